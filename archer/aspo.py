@@ -1,0 +1,193 @@
+"""ASPO per-token policy loss, in plain torch (no verl import).
+
+ASPO (Asymmetric Importance Sampling Policy Optimization, arXiv 2510.06062) changes how PPO/GRPO weight
+each token's gradient by the importance-sampling ratio r = pi / pi_old:
+
+* advantage A < 0: the usual weight r. Tokens with r < 1 - eps_low are masked (zero gradient). Where
+  r > c the soft dual clip replaces the loss by -A * sg(c) * log pi (gradient weight c); the "hard"
+  variant is verl's dual clip (constant loss -A * c, no gradient).
+* advantage A >= 0: the flipped weight 1 / r (loss value -A / r, gradient -(A / r) dlog pi). Tokens
+  with r > 1 + eps_high are masked. Where 1 / r > c the loss is -A * sg(c) * log pi.
+
+eps may depend on the token: with ``entropy`` given and both ``high_entropy_clip_*`` set, tokens whose
+entropy is strictly above the ``entropy_quantile`` of the reference set (the valid tokens of the same
+response, or of the whole batch) use the high-entropy eps; all others use ``clip_low`` / ``clip_high``.
+
+Every token's loss is built as ``-A * (w * (log_prob - sg(log_prob)) + v)`` with detached ``w`` (the
+gradient weight) and ``v`` (the value), so the backward pass is a single multiply whatever the region.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Optional
+
+import torch
+
+NEGATIVE_DUAL_CLIP_MODES = ("soft", "hard")
+ENTROPY_QUANTILE_SCOPES = ("sequence", "batch")
+LOG_RATIO_LIMIT = 20.0
+
+
+class AspoTokenOutput(NamedTuple):
+    """Per-token results, all shaped like ``log_prob`` (bool masks are not yet restricted to valid tokens
+    except where noted)."""
+
+    loss: torch.Tensor  # float32 token losses; differentiable w.r.t. log_prob
+    ratio: torch.Tensor  # r = exp(clamp(log_prob - old_log_prob)), detached
+    log_ratio: torch.Tensor  # clamped log r, detached
+    clipped_upper: torch.Tensor  # A >= 0 and r > 1 + eps_high (masked)
+    clipped_lower: torch.Tensor  # A < 0 and r < 1 - eps_low (masked)
+    dual_clipped_pos: torch.Tensor  # A >= 0 and 1 / r > c
+    dual_clipped_neg: torch.Tensor  # A < 0 and r > c
+    high_entropy: Optional[torch.Tensor]  # valid tokens strictly above the entropy quantile, or None
+
+
+def masked_quantile(values: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:
+    """Quantile ``q`` of ``values[mask]`` along the last dim, torch's default linear interpolation.
+
+    Equals ``torch.nanquantile(values.where(mask, nan), q, dim=-1)`` but (a) has no 2**24 size limit and
+    (b) only partially sorts (top-k of the upper tail), which is several times faster for q near 1.
+    Rows without any valid element get +inf (so nothing in them lies above the quantile).
+    """
+    values = values.float()
+    count = mask.sum(dim=-1, keepdim=True)
+    # rank (0-based, ascending among valid) and interpolation weight, computed as torch does
+    rank = q * (count.clamp(min=1) - 1).to(values.dtype)
+    below = rank.floor().long()
+    above = torch.minimum(below + 1, (count - 1).clamp(min=0))
+    weight = rank - below.to(values.dtype)
+    # valid values sorted descending come first; descending position of ascending rank j is count-1-j
+    k = int((count - below).max().clamp(min=1).item())
+    k = min(k, values.shape[-1])
+    top = values.masked_fill(~mask, float("-inf")).topk(k, dim=-1, largest=True, sorted=True).values
+    v_below = top.gather(-1, (count - 1 - below).clamp(0, k - 1))
+    v_above = top.gather(-1, (count - 1 - above).clamp(0, k - 1))
+    result = torch.lerp(v_below, v_above, weight)
+    return result.masked_fill(count == 0, float("inf")).squeeze(-1)
+
+
+def high_entropy_mask(
+    entropy: torch.Tensor, response_mask: torch.Tensor, quantile: float, scope: str = "sequence"
+) -> torch.Tensor:
+    """Valid tokens whose entropy is strictly above the ``quantile`` of the valid entropies of their
+    response (``scope="sequence"``) or of all valid tokens given (``scope="batch"``)."""
+    mask = response_mask.bool()
+    entropy = entropy.detach().float()
+    if scope == "sequence":
+        threshold = masked_quantile(entropy, mask, quantile).unsqueeze(-1)
+    elif scope == "batch":
+        threshold = masked_quantile(entropy.reshape(1, -1), mask.reshape(1, -1), quantile)
+    else:
+        raise ValueError(f"entropy_quantile_scope must be one of {ENTROPY_QUANTILE_SCOPES}, got {scope!r}")
+    return (entropy > threshold) & mask
+
+
+def aspo_token_losses(
+    old_log_prob: torch.Tensor,
+    log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    *,
+    clip_low: float,
+    clip_high: float,
+    dual_clip_c: float = 3.0,
+    negative_dual_clip: str = "soft",
+    entropy: Optional[torch.Tensor] = None,
+    high_entropy_clip_low: Optional[float] = None,
+    high_entropy_clip_high: Optional[float] = None,
+    entropy_quantile: float = 0.8,
+    entropy_quantile_scope: str = "sequence",
+) -> AspoTokenOutput:
+    """Per-token ASPO losses and region masks; aggregate ``loss`` over ``response_mask`` yourself."""
+    if negative_dual_clip not in NEGATIVE_DUAL_CLIP_MODES:
+        raise ValueError(f"negative_dual_clip must be one of {NEGATIVE_DUAL_CLIP_MODES}, got {negative_dual_clip!r}")
+    entropy_ranges = high_entropy_clip_low is not None or high_entropy_clip_high is not None
+    if entropy_ranges and (high_entropy_clip_low is None or high_entropy_clip_high is None):
+        raise ValueError("high_entropy_clip_ratio_low and high_entropy_clip_ratio_high must both be set or both null")
+    if entropy_ranges and entropy is None:
+        raise ValueError("entropy-dependent clip ranges need the per-token entropy, but none was given")
+
+    lp = log_prob.float()
+    with torch.no_grad():
+        adv = advantages.float()
+        log_ratio = (lp - old_log_prob.float()).clamp(-LOG_RATIO_LIMIT, LOG_RATIO_LIMIT)
+        ratio = log_ratio.exp()
+        inv_ratio = ratio.reciprocal()
+
+        high = None
+        if entropy is not None:
+            high = high_entropy_mask(entropy, response_mask, entropy_quantile, entropy_quantile_scope)
+        if entropy_ranges:
+            eps_low = torch.where(high, high_entropy_clip_low, clip_low)
+            eps_high = torch.where(high, high_entropy_clip_high, clip_high)
+        else:
+            eps_low, eps_high = clip_low, clip_high
+
+        positive = adv >= 0
+        negative = ~positive
+        clipped_upper = positive & (ratio > 1 + eps_high)
+        clipped_lower = negative & (ratio < 1 - eps_low)
+        dual_pos = positive & (inv_ratio > dual_clip_c)
+        dual_neg = negative & (ratio > dual_clip_c)
+
+        # gradient weight w and value v of each region (loss = -A * (w * dlog_prob + v))
+        weight = torch.where(positive, inv_ratio, ratio)
+        value = weight.clone()
+        dual = dual_pos | dual_neg if negative_dual_clip == "soft" else dual_pos
+        weight = weight.masked_fill(dual, dual_clip_c)
+        value = torch.where(dual, dual_clip_c * lp.detach(), value)
+        if negative_dual_clip == "hard":
+            weight = weight.masked_fill(dual_neg, 0.0)
+            value = value.masked_fill(dual_neg, dual_clip_c)
+        weight = weight.masked_fill(clipped_upper | clipped_lower, 0.0)
+        value = torch.where(clipped_upper, 1.0 / (1 + eps_high), value)
+        value = torch.where(clipped_lower, 1.0 - eps_low, value)
+        neg_adv_weight = -adv * weight
+        neg_adv_value = -adv * value
+
+    loss = neg_adv_weight * (lp - lp.detach()) + neg_adv_value
+    return AspoTokenOutput(loss, ratio, log_ratio, clipped_upper, clipped_lower, dual_pos, dual_neg, high)
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    mask = mask.float()
+    return (x.float() * mask).sum() / mask.sum().clamp(min=1)
+
+
+def aspo_metrics(
+    out: AspoTokenOutput,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    entropy: Optional[torch.Tensor] = None,
+) -> dict[str, torch.Tensor]:
+    """Scalar diagnostics (0-d tensors; convert them to floats in one go). Fractions are over valid
+    tokens, ``*_pos`` / ``*_neg`` means are over responses whose mean advantage is > 0 / < 0 of each
+    response's mean over its valid tokens. An empty group gives 0."""
+    mask = response_mask.bool()
+    adv = advantages.float()
+    metrics = {
+        "actor/pg_clipfrac_upper": _masked_mean(out.clipped_upper, mask),
+        "actor/pg_clipfrac_lower": _masked_mean(out.clipped_lower, mask),
+        "actor/positive_pg_clipfrac_dual": _masked_mean(out.dual_clipped_pos, mask & (adv > 0)),
+        "actor/negative_pg_clipfrac_dual": _masked_mean(out.dual_clipped_neg, mask & (adv < 0)),
+        "actor/ppo_kl": _masked_mean(-out.log_ratio, mask),
+    }
+    tokens = mask.float().sum(-1)
+    has_tokens = tokens > 0
+
+    def per_response(x: torch.Tensor) -> torch.Tensor:
+        return (x.float() * mask).sum(-1) / tokens.clamp(min=1)
+
+    response_adv = per_response(adv)
+    pos_resp = has_tokens & (response_adv > 0)
+    neg_resp = has_tokens & (response_adv < 0)
+    ratio_resp = per_response(out.ratio)
+    metrics["actor/is_ratio_mean_pos"] = _masked_mean(ratio_resp, pos_resp)
+    metrics["actor/is_ratio_mean_neg"] = _masked_mean(ratio_resp, neg_resp)
+    if entropy is not None:
+        entropy_resp = per_response(entropy.detach())
+        metrics["actor/entropy_pos"] = _masked_mean(entropy_resp, pos_resp)
+        metrics["actor/entropy_neg"] = _masked_mean(entropy_resp, neg_resp)
+    if out.high_entropy is not None:
+        metrics["actor/high_entropy_frac"] = _masked_mean(out.high_entropy, mask)
+    return metrics

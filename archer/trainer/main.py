@@ -1,0 +1,42 @@
+"""Hydra entry point: verl's PPO pipeline with the ASPO presets.
+
+    python -m archer.trainer.main [--config-name aspo_paper] [hydra overrides ...]
+    python -m archer.trainer.main --cfg job        # print the composed config (works on CPU)
+"""
+
+from __future__ import annotations
+
+import hydra
+
+import archer.trainer.verl_adapter as verl_adapter  # registers loss_mode=aspo even with plugins disabled
+
+
+def check_aspo_config(config) -> None:
+    """Fail on the driver, before Ray starts, for ASPO settings that would only fail inside a worker."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    actor = config.actor_rollout_ref.actor
+    if actor.policy_loss.get("loss_mode") != verl_adapter.LOSS_MODE:
+        return
+    policy_loss = omega_conf_to_dataclass(actor.policy_loss)
+    if not isinstance(policy_loss, verl_adapter.AspoPolicyLossConfig):
+        policy_loss = verl_adapter._aspo_config(actor)
+    if policy_loss.uses_entropy and not actor.calculate_entropy:
+        raise ValueError(
+            f"{verl_adapter.KEY_PREFIX}.high_entropy_clip_ratio_low/high are set but "
+            f"{verl_adapter.ENTROPY_SWITCH}=false: the entropy-dependent eps needs the token entropy. Set "
+            f"{verl_adapter.ENTROPY_SWITCH}=true, or set both high_entropy_clip_ratio_* to null."
+        )
+
+
+@hydra.main(config_path="config", config_name="aspo_trainer", version_base=None)
+def main(config) -> None:
+    from verl.trainer.main_ppo import main as verl_main
+
+    check_aspo_config(config)
+    # verl's own entry point minus its hydra decorator: device detection, validate_config, Ray, trainer
+    verl_main.__wrapped__(config)
+
+
+if __name__ == "__main__":
+    main()

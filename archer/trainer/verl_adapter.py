@@ -1,0 +1,253 @@
+"""The one place where archer meets verl 0.9.1.
+
+Importing this module (which ``import verl`` does by itself, through our ``verl.plugins`` entry point):
+
+1. registers ``actor_rollout_ref.actor.policy_loss.loss_mode=aspo`` with verl's policy-loss registry;
+2. defines :class:`AspoPolicyLossConfig`, the ``PolicyLossConfig`` subclass that carries ASPO's keys
+   (select it with ``policy_loss._target_: archer.trainer.verl_adapter.AspoPolicyLossConfig``);
+3. wraps ``verl.workers.utils.losses.ppo_loss`` so that the current policy's per-token entropy, which
+   verl computes but never passes to policy losses, reaches the ASPO loss (detached).
+
+The ASPO math itself is in :mod:`archer.aspo` (pure torch).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import torch
+
+import verl.workers.utils.losses as verl_losses
+from verl.trainer.ppo.core_algos import agg_loss, register_policy_loss
+from verl.workers.config import PolicyLossConfig
+from verl.workers.utils.padding import no_padding_2_padding
+
+from archer.aspo import ENTROPY_QUANTILE_SCOPES, NEGATIVE_DUAL_CLIP_MODES, aspo_metrics, aspo_token_losses
+
+logger = logging.getLogger(__name__)
+
+LOSS_MODE = "aspo"
+KEY_PREFIX = "actor_rollout_ref.actor.policy_loss"
+ENTROPY_SWITCH = "actor_rollout_ref.actor.calculate_entropy"
+
+# modules that bind `ppo_loss` by name at import time (from ... import ppo_loss)
+_PPO_LOSS_BINDERS = ("verl.workers.engine_workers", "verl.trainer.distillation.losses")
+
+
+@dataclass
+class AspoPolicyLossConfig(PolicyLossConfig):
+    """verl's policy-loss config plus ASPO's keys; validated when instantiated.
+
+    Args:
+        dual_clip_c: soft dual-clip bound c (> 1) for both advantage signs.
+        negative_dual_clip: "soft" (gradient weight c where r > c) or "hard" (verl's dual clip: constant
+            loss, no gradient) for negative-advantage tokens.
+        entropy_quantile: tokens strictly above this quantile of the reference entropies use the
+            high-entropy clip ratios.
+        entropy_quantile_scope: "sequence" (quantile over each response's valid tokens) or "batch" (over
+            all valid tokens of the micro-batch the loss sees).
+        high_entropy_clip_ratio_low / high_entropy_clip_ratio_high: eps for high-entropy tokens, in [0, 1);
+            both null for a uniform eps (actor.clip_ratio_low / clip_ratio_high for every token).
+    """
+
+    loss_mode: str = LOSS_MODE
+    dual_clip_c: float = 3.0
+    negative_dual_clip: str = "soft"
+    entropy_quantile: float = 0.8
+    entropy_quantile_scope: str = "sequence"
+    high_entropy_clip_ratio_low: Optional[float] = 0.4
+    high_entropy_clip_ratio_high: Optional[float] = 0.4
+
+    def __post_init__(self):
+        parent_post_init = getattr(super(), "__post_init__", None)
+        if parent_post_init is not None:
+            parent_post_init()
+        validate_aspo_keys(self)
+
+    @property
+    def uses_entropy(self) -> bool:
+        return self.high_entropy_clip_ratio_low is not None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def validate_aspo_keys(cfg: Any) -> None:
+    """Raise ValueError naming the offending key for any invalid ASPO setting."""
+
+    def fail(key: str, value: Any, expected: str) -> None:
+        raise ValueError(f"{KEY_PREFIX}.{key} must be {expected}, got {value!r}")
+
+    c = cfg.dual_clip_c
+    if not _is_number(c) or not c > 1:
+        fail("dual_clip_c", c, "a number > 1")
+    if cfg.negative_dual_clip not in NEGATIVE_DUAL_CLIP_MODES:
+        fail("negative_dual_clip", cfg.negative_dual_clip, f"one of {list(NEGATIVE_DUAL_CLIP_MODES)}")
+    q = cfg.entropy_quantile
+    if not _is_number(q) or not 0 < q < 1:
+        fail("entropy_quantile", q, "a number in (0, 1)")
+    if cfg.entropy_quantile_scope not in ENTROPY_QUANTILE_SCOPES:
+        fail("entropy_quantile_scope", cfg.entropy_quantile_scope, f"one of {list(ENTROPY_QUANTILE_SCOPES)}")
+    low, high = cfg.high_entropy_clip_ratio_low, cfg.high_entropy_clip_ratio_high
+    for key, value in (("high_entropy_clip_ratio_low", low), ("high_entropy_clip_ratio_high", high)):
+        if value is not None and (not _is_number(value) or not 0 <= value < 1):
+            fail(key, value, "null or a number in [0, 1)")
+    if (low is None) != (high is None):
+        raise ValueError(
+            f"{KEY_PREFIX}.high_entropy_clip_ratio_low and {KEY_PREFIX}.high_entropy_clip_ratio_high must be "
+            f"both set (entropy-dependent eps) or both null (uniform eps), got {low!r} and {high!r}"
+        )
+
+
+def _aspo_config(config: Any) -> AspoPolicyLossConfig:
+    """The ASPO settings of an actor config whose policy_loss may be our dataclass or a plain mapping."""
+    policy_loss = config.policy_loss
+    if isinstance(policy_loss, AspoPolicyLossConfig):
+        return policy_loss
+    known = AspoPolicyLossConfig.__dataclass_fields__
+    absent = object()
+    values = {k: policy_loss.get(k, absent) for k in known if k != "_target_"}
+    values = {k: v for k, v in values.items() if v is not absent}
+    missing = sorted(set(known) - set(values) - set(PolicyLossConfig.__dataclass_fields__))
+    if missing:
+        _warn_once(
+            "defaults",
+            f"{KEY_PREFIX} is not an AspoPolicyLossConfig; using defaults for {missing}. Set "
+            f"{KEY_PREFIX}._target_=archer.trainer.verl_adapter.AspoPolicyLossConfig (the archer presets do).",
+        )
+    values.pop("rollout_correction", None)
+    return AspoPolicyLossConfig(**values)
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message)
+
+
+# ---------------------------------------------------------------------------------------------------
+# entropy hand-off: ppo_loss -> policy loss
+
+_current_entropy: contextvars.ContextVar[Optional[Callable[[], torch.Tensor]]] = contextvars.ContextVar(
+    "archer_current_entropy", default=None
+)
+
+
+def current_entropy() -> Optional[torch.Tensor]:
+    """The padded, detached entropy of the micro-batch whose ppo_loss is running, or None."""
+    getter = _current_entropy.get()
+    return None if getter is None else getter()
+
+
+def _wrap_ppo_loss(original: Callable) -> Callable:
+    @functools.wraps(original)
+    def ppo_loss(config, model_output, data, dp_group=None):
+        entropy = model_output.get("entropy", None)
+        getter = None
+        if entropy is not None:
+            # converted lazily (and once): losses that do not need entropy pay nothing
+            getter = functools.cache(lambda: no_padding_2_padding(entropy, data).detach())
+        token = _current_entropy.set(getter)
+        try:
+            return original(config, model_output, data, dp_group)
+        finally:
+            _current_entropy.reset(token)
+
+    ppo_loss.__archer_wrapped__ = True
+    return ppo_loss
+
+
+def install() -> None:
+    """Wrap verl's ``ppo_loss`` (idempotent), also where other modules already bound it by name."""
+    original = verl_losses.ppo_loss
+    if getattr(original, "__archer_wrapped__", False):
+        return
+    wrapped = _wrap_ppo_loss(original)
+    verl_losses.ppo_loss = wrapped
+    for name in _PPO_LOSS_BINDERS:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "ppo_loss", None) is original:
+            module.ppo_loss = wrapped
+
+
+# ---------------------------------------------------------------------------------------------------
+# the policy loss
+
+
+@register_policy_loss(LOSS_MODE)
+def compute_policy_loss_aspo(
+    old_log_prob: torch.Tensor,
+    log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    loss_agg_mode: str = "token-mean",
+    config: Any = None,
+    rollout_is_weights: Optional[torch.Tensor] = None,
+    entropy: Optional[torch.Tensor] = None,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """verl policy-loss function for ``loss_mode=aspo``.
+
+    ``entropy`` defaults to the one handed over by the wrapped ``ppo_loss``; pass it to call directly.
+    """
+    if config is None:
+        raise ValueError("the aspo policy loss needs the actor config (verl passes it as `config`)")
+    aspo = _aspo_config(config)
+    clip_low = config.clip_ratio_low if config.clip_ratio_low is not None else config.clip_ratio
+    clip_high = config.clip_ratio_high if config.clip_ratio_high is not None else config.clip_ratio
+    actor_c = config.get("clip_ratio_c", aspo.dual_clip_c)
+    if actor_c != aspo.dual_clip_c:
+        _warn_once(
+            "clip_ratio_c",
+            f"loss_mode=aspo uses {KEY_PREFIX}.dual_clip_c={aspo.dual_clip_c}; "
+            f"actor_rollout_ref.actor.clip_ratio_c={actor_c} is ignored",
+        )
+    if entropy is None:
+        entropy = current_entropy()
+    if aspo.uses_entropy and entropy is None:
+        raise ValueError(
+            f"{KEY_PREFIX}.high_entropy_clip_ratio_low/high are set, so ASPO needs the per-token entropy, but "
+            f"the actor did not compute it: set {ENTROPY_SWITCH}=true (or set both high_entropy_clip_ratio_* "
+            f"to null for a uniform eps)"
+        )
+    if entropy is not None and entropy.shape != log_prob.shape:
+        raise ValueError(f"entropy shape {tuple(entropy.shape)} does not match log_prob {tuple(log_prob.shape)}")
+
+    out = aspo_token_losses(
+        old_log_prob,
+        log_prob,
+        advantages,
+        response_mask,
+        clip_low=clip_low,
+        clip_high=clip_high,
+        dual_clip_c=aspo.dual_clip_c,
+        negative_dual_clip=aspo.negative_dual_clip,
+        entropy=entropy,
+        high_entropy_clip_low=aspo.high_entropy_clip_ratio_low,
+        high_entropy_clip_high=aspo.high_entropy_clip_ratio_high,
+        entropy_quantile=aspo.entropy_quantile,
+        entropy_quantile_scope=aspo.entropy_quantile_scope,
+    )
+    token_losses = out.loss
+    if rollout_is_weights is not None:
+        token_losses = token_losses * rollout_is_weights
+    pg_loss = agg_loss(
+        loss_mat=token_losses,
+        loss_mask=response_mask,
+        loss_agg_mode=loss_agg_mode,
+        **config.global_batch_info,
+    )
+    metric_tensors = aspo_metrics(out, advantages, response_mask, entropy)
+    values = torch.stack([v.float() for v in metric_tensors.values()]).tolist()  # one device sync
+    return pg_loss, dict(zip(metric_tensors.keys(), values))
+
+
+install()

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 from archer.trainer.main import check_aspo_config
 from archer.trainer.verl_adapter import AspoPolicyLossConfig
@@ -96,3 +97,19 @@ def test_cfg_job_prints_the_composed_config_on_cpu(preset, expect_high):
     assert pl["_target_"] == "archer.trainer.verl_adapter.AspoPolicyLossConfig"
     assert pl["loss_mode"] == "aspo"
     assert str(pl["high_entropy_clip_ratio_low"]).lower().replace("none", "null") == expect_high
+
+
+def test_stock_verl_policy_loss_config_with_loss_mode_aspo_uses_defaults_and_still_checks_entropy(h):
+    """A user who only sets loss_mode=aspo on verl's own ppo_trainer gets the documented defaults (with a
+    warning naming the missing keys), and the missing-entropy error, not a silent fallback."""
+    from verl.trainer.ppo.core_algos import get_policy_loss_fn
+    from verl.workers.config import FSDPActorConfig, PolicyLossConfig
+
+    config = FSDPActorConfig(
+        strategy="fsdp", rollout_n=1, ppo_micro_batch_size_per_gpu=1, policy_loss=PolicyLossConfig(loss_mode="aspo")
+    )
+    old, new, adv, entropy, mask = h.make_batch(batch=2, length=5)
+    with pytest.raises(ValueError, match=r"actor_rollout_ref\.actor\.calculate_entropy"):
+        get_policy_loss_fn("aspo")(old, new, adv, mask, "token-mean", config, None)
+    loss, _ = get_policy_loss_fn("aspo")(old, new, adv, mask, "token-mean", config, None, entropy=entropy)
+    assert torch.isfinite(loss)

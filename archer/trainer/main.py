@@ -13,20 +13,11 @@ import archer.trainer.verl_adapter as verl_adapter  # registers loss_mode=aspo e
 
 def check_aspo_config(config) -> None:
     """Fail on the driver, before Ray starts, for ASPO settings that would only fail inside a worker."""
-    from verl.utils.config import omega_conf_to_dataclass
-
     actor = config.actor_rollout_ref.actor
     if actor.policy_loss.get("loss_mode") != verl_adapter.LOSS_MODE:
         return
-    policy_loss = omega_conf_to_dataclass(actor.policy_loss)
-    if not isinstance(policy_loss, verl_adapter.AspoPolicyLossConfig):
-        policy_loss = verl_adapter._aspo_config(actor)
-    if policy_loss.uses_entropy and not actor.calculate_entropy:
-        raise ValueError(
-            f"{verl_adapter.KEY_PREFIX}.high_entropy_clip_ratio_low/high are set but "
-            f"{verl_adapter.ENTROPY_SWITCH}=false: the entropy-dependent eps needs the token entropy. Set "
-            f"{verl_adapter.ENTROPY_SWITCH}=true, or set both high_entropy_clip_ratio_* to null."
-        )
+    if verl_adapter.aspo_settings(actor).uses_entropy and not actor.calculate_entropy:
+        raise verl_adapter.missing_entropy_error()
 
 
 @hydra.main(config_path="config", config_name="aspo_trainer", version_base=None)

@@ -105,8 +105,9 @@ def validate_aspo_keys(cfg: Any) -> None:
         )
 
 
-def _aspo_config(config: Any) -> AspoPolicyLossConfig:
-    """The ASPO settings of an actor config whose policy_loss may be our dataclass or a plain mapping."""
+def aspo_settings(config: Any) -> AspoPolicyLossConfig:
+    """The validated ASPO settings of an actor config (dataclass or DictConfig) whose ``policy_loss`` is
+    our dataclass or any mapping; keys it lacks take their defaults, with a warning."""
     policy_loss = config.policy_loss
     if isinstance(policy_loss, AspoPolicyLossConfig):
         return policy_loss
@@ -118,7 +119,7 @@ def _aspo_config(config: Any) -> AspoPolicyLossConfig:
     if missing:
         _warn_once(
             "defaults",
-            f"{KEY_PREFIX} is not an AspoPolicyLossConfig; using defaults for {missing}. Set "
+            f"{KEY_PREFIX} has no ASPO keys {missing}; using their defaults. Set "
             f"{KEY_PREFIX}._target_=archer.trainer.verl_adapter.AspoPolicyLossConfig (the archer presets do).",
         )
     values.pop("rollout_correction", None)
@@ -132,6 +133,14 @@ def _warn_once(key: str, message: str) -> None:
     if key not in _warned:
         _warned.add(key)
         logger.warning(message)
+
+
+def missing_entropy_error() -> ValueError:
+    return ValueError(
+        f"{KEY_PREFIX}.high_entropy_clip_ratio_low/high are set, so ASPO needs the per-token entropy, but the "
+        f"actor does not compute it: set {ENTROPY_SWITCH}=true (or set both high_entropy_clip_ratio_* to null "
+        f"for a uniform eps)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -200,7 +209,7 @@ def compute_policy_loss_aspo(
     """
     if config is None:
         raise ValueError("the aspo policy loss needs the actor config (verl passes it as `config`)")
-    aspo = _aspo_config(config)
+    aspo = aspo_settings(config)
     clip_low = config.clip_ratio_low if config.clip_ratio_low is not None else config.clip_ratio
     clip_high = config.clip_ratio_high if config.clip_ratio_high is not None else config.clip_ratio
     actor_c = config.get("clip_ratio_c", aspo.dual_clip_c)
@@ -213,11 +222,7 @@ def compute_policy_loss_aspo(
     if entropy is None:
         entropy = current_entropy()
     if aspo.uses_entropy and entropy is None:
-        raise ValueError(
-            f"{KEY_PREFIX}.high_entropy_clip_ratio_low/high are set, so ASPO needs the per-token entropy, but "
-            f"the actor did not compute it: set {ENTROPY_SWITCH}=true (or set both high_entropy_clip_ratio_* "
-            f"to null for a uniform eps)"
-        )
+        raise missing_entropy_error()
     if entropy is not None and entropy.shape != log_prob.shape:
         raise ValueError(f"entropy shape {tuple(entropy.shape)} does not match log_prob {tuple(log_prob.shape)}")
 

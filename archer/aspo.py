@@ -168,6 +168,7 @@ def aspo_metrics(
     metrics = {
         "actor/pg_clipfrac_upper": _masked_mean(out.clipped_upper, mask),
         "actor/pg_clipfrac_lower": _masked_mean(out.clipped_lower, mask),
+        "actor/pg_clipfrac": _masked_mean(out.clipped_upper | out.clipped_lower, mask),
         "actor/positive_pg_clipfrac_dual": _masked_mean(out.dual_clipped_pos, mask & (adv > 0)),
         "actor/negative_pg_clipfrac_dual": _masked_mean(out.dual_clipped_neg, mask & (adv < 0)),
         "actor/ppo_kl": _masked_mean(-out.log_ratio, mask),

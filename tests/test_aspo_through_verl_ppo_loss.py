@@ -10,6 +10,7 @@ from verl.trainer.ppo.core_algos import get_policy_loss_fn
 ASPO_METRICS = {
     "actor/pg_clipfrac_upper",
     "actor/pg_clipfrac_lower",
+    "actor/pg_clipfrac",
     "actor/positive_pg_clipfrac_dual",
     "actor/negative_pg_clipfrac_dual",
     "actor/ppo_kl",
@@ -172,6 +173,7 @@ def test_metrics_on_a_hand_built_batch(h, actor_config):
     value = {k: metric_value(metrics[k]) for k in ASPO_METRICS}
     assert value["actor/pg_clipfrac_upper"] == pytest.approx(1 / 8)  # r = 1.5 > 1.2, A > 0
     assert value["actor/pg_clipfrac_lower"] == pytest.approx(1 / 8)  # r = 0.5 < 0.8, A < 0
+    assert value["actor/pg_clipfrac"] == pytest.approx(2 / 8)
     assert value["actor/positive_pg_clipfrac_dual"] == pytest.approx(1 / 4)  # 1/0.25 = 4 > 3
     assert value["actor/negative_pg_clipfrac_dual"] == pytest.approx(1 / 4)  # 4 > 3
     assert value["actor/is_ratio_mean_pos"] == pytest.approx((1.5 + 1.0 + 0.25 + 1.1) / 4, rel=1e-5)

@@ -19,6 +19,7 @@ gradient weight) and ``v`` (the value), so the backward pass is a single multipl
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple, Optional
 
 import torch
@@ -56,9 +57,11 @@ def masked_quantile(values: torch.Tensor, mask: torch.Tensor, q: float) -> torch
     below = rank.floor().long()
     above = torch.minimum(below + 1, (count - 1).clamp(min=0))
     weight = rank - below.to(values.dtype)
-    # valid values sorted descending come first; descending position of ascending rank j is count-1-j
-    k = int((count - below).max().clamp(min=1).item())
-    k = min(k, values.shape[-1])
+    # valid values sorted descending come first; descending position of ascending rank j is count-1-j.
+    # count - floor(q * (count - 1)) grows with count, so the full width bounds the k needed by any row
+    # (+1 against float rounding); taken from the shape, it costs no device sync.
+    width = values.shape[-1]
+    k = min(width, width - math.floor(q * (width - 1)) + 1)
     top = values.masked_fill(~mask, float("-inf")).topk(k, dim=-1, largest=True, sorted=True).values
     v_below = top.gather(-1, (count - 1 - below).clamp(0, k - 1))
     v_above = top.gather(-1, (count - 1 - above).clamp(0, k - 1))

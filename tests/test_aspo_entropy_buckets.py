@@ -118,3 +118,15 @@ def test_batch_scope_works_beyond_torchs_2_pow_24_quantile_limit():
     torch.testing.assert_close(result, expected.view(1), rtol=0, atol=1e-6)
     frac = high_entropy_mask(entropy, mask, 0.8, "batch").float().mean().item()
     assert frac == pytest.approx(0.2, abs=1e-4)
+
+
+@pytest.mark.parametrize("q", [0.01, 0.333, 0.8, 0.999])
+@pytest.mark.parametrize("width", [1, 2, 3, 7, 40])
+def test_masked_quantile_matches_nanquantile_for_every_valid_count(q, width):
+    """Rows holding 1..width valid tokens (scattered, not only a prefix), including ties."""
+    g = torch.Generator().manual_seed(width)
+    values = torch.randint(0, 5, (width, width), generator=g).float() / 4
+    order = torch.rand(width, width, generator=g).argsort(-1)
+    mask = order < torch.arange(1, width + 1)[:, None]
+    expected = torch.nanquantile(values.masked_fill(~mask, float("nan")), q, dim=-1)
+    torch.testing.assert_close(masked_quantile(values, mask, q), expected)

@@ -1,0 +1,596 @@
+"""End-to-end ASPO actor updates through verl's real FSDP2 engine, on CPU.
+
+Nothing of verl is mocked. The actor config is composed from archer's own hydra preset
+(``aspo_trainer`` + ``aspo_preset=archer2``), the tiny Qwen2 model and its word-level tokenizer are
+built locally (no hub access), and each update runs through ``FSDPEngineWithLMHead`` (strategy
+``fsdp2``, ``attn_implementation: sdpa``) over a gloo process group, with
+``loss_function=partial(verl.workers.utils.losses.ppo_loss, config=actor_config)`` exactly as
+``verl.workers.engine_workers.ActorRolloutRefWorker`` wires it. That ``ppo_loss`` is archer's wrapped
+one (``import verl`` loads the plugin), which hands verl's per-token entropy to the ASPO loss.
+
+verl detects no accelerator on a CPU-only host and falls back to the CUDA platform
+(``get_device_name() == "cuda"``). The tests route around it with verl's own extension points:
+a small ``PlatformBase`` subclass registered as "cpu" and installed with ``set_platform``, and
+``FSDPEngineWithLMHead`` registered in ``EngineRegistry`` for device "cpu".
+
+Batches have the layout verl's trainer gives the actor worker (left-padded prompts, right-padded
+responses, converted with ``left_right_2_no_padding``); old log-probs and entropies are computed by
+the same engine's forward-only pass, as ``RayPPOTrainer._compute_old_log_prob`` does.
+
+The two-rank test runs this file as a script in two subprocesses (``--worker``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import subprocess
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import Optional
+
+import pytest
+import torch
+import torch.distributed as dist
+
+import verl  # noqa: F401  (loads archer's verl plugin: loss_mode=aspo and the wrapped ppo_loss)
+import verl.workers.utils.losses as verl_losses
+from verl.plugin.platform import PlatformBase, PlatformRegistry, platform_manager, set_platform
+
+import archer.trainer
+from archer.trainer.verl_adapter import AspoPolicyLossConfig
+
+CONFIG_DIR = Path(archer.trainer.__file__).resolve().parent / "config"
+
+ASPO_METRICS = (
+    "actor/pg_clipfrac_upper",
+    "actor/pg_clipfrac_lower",
+    "actor/positive_pg_clipfrac_dual",
+    "actor/negative_pg_clipfrac_dual",
+    "actor/high_entropy_frac",
+    "actor/is_ratio_mean_pos",
+)
+
+# tiny model / batch sizes
+VOCAB = 64
+N_RESPONSES = 4
+PROMPT_LEN = 4
+RESPONSE_LEN = 10
+ADVANTAGES = (1.0, -1.0, 1.0, -1.0)  # one value per response, on all its tokens
+
+# the archer2 preset's values (asserted against the composed config below)
+EPS = 0.2
+HIGH_ENTROPY_EPS = 0.4
+ENTROPY_QUANTILE = 0.8
+DUAL_CLIP_C = 3.0
+
+# importance ratios r = pi / pi_old designed into each response of the off-policy batch:
+#   0 (A > 0): 1 + EPS < r < 1 + HIGH_ENTROPY_EPS  -> masked only where the token is not high-entropy
+#   1 (A < 0): 1 - HIGH_ENTROPY_EPS < r < 1 - EPS  -> masked only where the token is not high-entropy
+#   2 (A > 0): 1 / r > c                          -> positive soft dual clip on every token
+#   3 (A < 0): r > c                              -> negative soft dual clip on every token
+OFF_POLICY_RATIOS = (1.3, 1 / 1.3, 0.25, 4.0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CPU platform and engine registration (verl's plugin mechanisms)
+
+
+class CpuPlatform(PlatformBase):
+    """verl platform for a host without accelerator: device "cpu", gloo collectives."""
+
+    @property
+    def device_name(self) -> str:
+        return "cpu"
+
+    @property
+    def vendor_name(self) -> str:
+        return "cpu"
+
+    @property
+    def device_module(self):
+        return torch.cpu
+
+    def is_available(self) -> bool:
+        return True
+
+    def current_device(self):
+        # verl uses get_device_id() as a `.to(...)` target; on CPU that must be the CPU device itself
+        return "cpu"
+
+    def device_count(self) -> int:
+        return 1
+
+    def set_device(self, device_index) -> None:
+        pass
+
+    def synchronize(self, device_index=None) -> None:
+        pass
+
+    def manual_seed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def manual_seed_all(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def set_allocator_settings(self, settings: str) -> None:
+        pass
+
+    def empty_cache(self) -> None:
+        pass
+
+    def get_device_capability(self, device_index: int = 0):
+        return None, None
+
+    def communication_backend_name(self) -> str:
+        return "gloo"
+
+    def visible_devices_envvar(self) -> str:
+        return "CUDA_VISIBLE_DEVICES"
+
+    @contextlib.contextmanager
+    def nvtx_range(self, msg: str):
+        yield
+
+    def profiler_start(self) -> None:
+        pass
+
+    def profiler_stop(self) -> None:
+        pass
+
+    def ray_resource_name(self) -> str:
+        return "CPU"
+
+    def ray_noset_envvars(self) -> list[str]:
+        return []
+
+    def is_ipc_supported(self) -> bool:
+        return False
+
+    def cudart(self):
+        return None
+
+
+def use_cpu_platform() -> Optional[PlatformBase]:
+    """Make verl run on CPU; returns the platform that was installed before (None if none was)."""
+    previous = platform_manager._current_platform
+    if PlatformRegistry.get("cpu") is None:
+        PlatformRegistry.register(platform="cpu")(CpuPlatform)
+    set_platform(CpuPlatform())
+
+    # imported only now: verl.workers.engine resolves the platform at import time
+    from verl.workers.engine import EngineRegistry, FSDPEngineWithLMHead
+
+    try:
+        EngineRegistry.get_engine_cls("language_model", "fsdp2")
+    except ValueError:  # nothing registered for device "cpu" yet
+        EngineRegistry.register(model_type="language_model", backend="fsdp2", device="cpu")(FSDPEngineWithLMHead)
+    return previous
+
+
+# ---------------------------------------------------------------------------------------------------
+# tiny model, tokenizer, config
+
+
+def build_tiny_model(model_dir: Path) -> Path:
+    """A 2-layer Qwen2 (hidden 32) and a word-level tokenizer over the same 64 ids, saved locally."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2}
+    vocab.update({f"w{i}": i for i in range(3, VOCAB)})
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>"
+    ).save_pretrained(model_dir)
+
+    config = Qwen2Config(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        tie_word_embeddings=False,
+        # a larger init than the default 0.02 gives tokens clearly different entropies
+        initializer_range=0.2,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+    )
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).save_pretrained(model_dir)
+    return model_dir
+
+
+def compose_configs(model_dir: Path, *overrides: str, micro_batch_size: int = N_RESPONSES):
+    """(actor config, model config, rollout temperature) composed from archer's ``aspo_trainer``."""
+    from hydra import compose, initialize_config_dir
+
+    from verl.utils.config import omega_conf_to_dataclass
+
+    tiny = [
+        f"actor_rollout_ref.model.path={model_dir}",
+        "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
+        "actor_rollout_ref.actor.strategy=fsdp2",
+        f"actor_rollout_ref.actor.ppo_mini_batch_size={N_RESPONSES}",
+        f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro_batch_size}",
+        "actor_rollout_ref.actor.use_torch_compile=false",
+        "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false",
+        # fp32 compute: bf16 autocast on CPU would blur the log-prob differences asserted on
+        "+actor_rollout_ref.actor.fsdp_config.mixed_precision="
+        "{param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}",
+        # plain SGD with a small lr, so one step moves log-probs along the first-order direction
+        "actor_rollout_ref.actor.optim.optimizer=SGD",
+        "actor_rollout_ref.actor.optim.weight_decay=0.0",
+        "actor_rollout_ref.actor.optim.lr=0.01",
+        "actor_rollout_ref.actor.optim.total_training_steps=1",
+    ]
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        cfg = compose(config_name="aspo_trainer", overrides=tiny + list(overrides))
+    actor_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
+    model_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)
+    actor_config.model_config = model_config
+    return actor_config, model_config, float(cfg.actor_rollout_ref.rollout.temperature)
+
+
+class Actor:
+    """verl's FSDP engine plus the loss and batch metadata that verl's actor worker gives it."""
+
+    def __init__(self, model_dir: Path, *overrides: str, micro_batch_size: int = N_RESPONSES):
+        from verl.workers.engine import EngineRegistry
+
+        self.config, self.model_config, self.temperature = compose_configs(
+            model_dir, *overrides, micro_batch_size=micro_batch_size
+        )
+        self.engine = EngineRegistry.new(
+            model_type="language_model",
+            backend=self.config.engine.strategy,
+            model_config=self.model_config,
+            engine_config=self.config.engine,
+            optimizer_config=self.config.optim,
+            checkpoint_config=self.config.checkpoint,
+        )
+        self.engine.initialize()
+        # looked up at call time: the ppo_loss that `import verl` replaced with archer's wrapper
+        self.loss_fn = partial(verl_losses.ppo_loss, config=self.config)
+
+    def _no_padding_batch(self, rollout: dict, **tensors):
+        from tensordict import TensorDict
+
+        from verl.utils import tensordict_utils as tu
+        from verl.workers.utils.padding import left_right_2_no_padding
+
+        td = TensorDict({**rollout, **tensors}, batch_size=[rollout["input_ids"].shape[0]])
+        td = left_right_2_no_padding(td)
+        tu.assign_non_tensor(
+            td,
+            temperature=self.temperature,
+            use_remove_padding=self.model_config.use_remove_padding,
+            use_fused_kernels=self.model_config.use_fused_kernels,
+            use_dynamic_bsz=self.config.use_dynamic_bsz,
+            micro_batch_size_per_gpu=self.config.ppo_micro_batch_size_per_gpu,
+            max_token_len_per_gpu=self.config.ppo_max_token_len_per_gpu,
+        )
+        return td
+
+    def log_probs_and_entropy(self, rollout: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded (batch, response_len) log-probs and entropies of the current policy (forward only)."""
+        from verl.utils import tensordict_utils as tu
+        from verl.workers.utils.padding import no_padding_2_padding
+
+        td = self._no_padding_batch(rollout)
+        tu.assign_non_tensor(td, calculate_entropy=True, compute_loss=False)
+        with self.engine.eval_mode():
+            output = self.engine.infer_batch(td, loss_function=None)
+        model_output = output["model_output"]
+        return (
+            no_padding_2_padding(model_output["log_probs"], td).float(),
+            no_padding_2_padding(model_output["entropy"], td).float(),
+        )
+
+    def update(self, rollout: dict, old_log_probs: torch.Tensor, advantages: torch.Tensor, global_batch_size: int):
+        """One actor update step (one mini-batch); returns (metrics, padded model outputs of its forward)."""
+        from verl.utils import tensordict_utils as tu
+        from verl.utils.metric import reduce_metrics
+        from verl.workers.utils.padding import no_padding_2_padding
+
+        td = self._no_padding_batch(rollout, old_log_probs=old_log_probs, advantages=advantages)
+        # as RayPPOTrainer._update_actor sets it
+        calculate_entropy = self.config.calculate_entropy or self.config.entropy_coeff != 0.0
+        tu.assign_non_tensor(
+            td,
+            calculate_entropy=calculate_entropy,
+            global_batch_size=global_batch_size,
+            compute_loss=True,
+            return_model_output=True,  # keep the update forward's log-probs / entropy for the checks
+        )
+        with self.engine.train_mode():
+            output = self.engine.train_batch(td, loss_function=self.loss_fn)
+        metrics = reduce_metrics(dict(output["metrics"]))
+        model_output = {k: no_padding_2_padding(v, td).float() for k, v in output["model_output"].items()}
+        return metrics, model_output
+
+    def parameters(self) -> dict[str, torch.Tensor]:
+        return {
+            name: (p.full_tensor() if hasattr(p, "full_tensor") else p).detach().clone()
+            for name, p in self.engine.module.state_dict().items()
+        }
+
+
+def make_rollout(seed: int = 1) -> dict:
+    """Left-padded prompts, right-padded responses of different lengths, in verl's rollout layout."""
+    gen = torch.Generator().manual_seed(seed)
+    prompt_lens = torch.tensor([4, 3, 4, 2])
+    response_lens = torch.tensor([10, 8, 6, 5])
+    prompts = torch.zeros(N_RESPONSES, PROMPT_LEN, dtype=torch.long)
+    responses = torch.zeros(N_RESPONSES, RESPONSE_LEN, dtype=torch.long)
+    prompt_mask = torch.zeros_like(prompts)
+    response_mask = torch.zeros_like(responses)
+    for i in range(N_RESPONSES):
+        p, r = int(prompt_lens[i]), int(response_lens[i])
+        prompts[i, PROMPT_LEN - p :] = torch.randint(3, VOCAB, (p,), generator=gen)
+        prompt_mask[i, PROMPT_LEN - p :] = 1
+        responses[i, :r] = torch.randint(3, VOCAB, (r,), generator=gen)
+        response_mask[i, :r] = 1
+    attention_mask = torch.cat([prompt_mask, response_mask], dim=1)
+    return {
+        "prompts": prompts,
+        "responses": responses,
+        "input_ids": torch.cat([prompts, responses], dim=1),
+        "attention_mask": attention_mask,
+        "position_ids": (attention_mask.cumsum(-1) - 1).clamp(min=0),
+        "response_mask": response_mask,
+    }
+
+
+def advantages_for(rollout: dict) -> torch.Tensor:
+    return torch.tensor(ADVANTAGES)[:, None] * rollout["response_mask"].float()
+
+
+def off_policy_old_log_probs(log_probs: torch.Tensor) -> torch.Tensor:
+    """Old log-probs that put response i at ratio OFF_POLICY_RATIOS[i] w.r.t. ``log_probs``."""
+    return log_probs - torch.tensor(OFF_POLICY_RATIOS).log()[:, None]
+
+
+def strictly_above_row_quantile(entropy: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:
+    """Valid tokens strictly above the q-quantile of their own response's valid entropies (torch.quantile)."""
+    high = torch.zeros_like(mask)
+    for i in range(entropy.shape[0]):
+        valid = mask[i]
+        threshold = torch.quantile(entropy[i][valid], q)
+        high[i] = valid & (entropy[i] > threshold)
+    return high
+
+
+def init_gloo(init_file: Path, rank: int, world_size: int) -> bool:
+    """Start a gloo process group unless one is already up; returns whether this call started it."""
+    if dist.is_initialized():
+        assert dist.get_world_size() == world_size, "an unrelated process group is already initialized"
+        return False
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------------
+# fixtures
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    """CPU platform + engine registration, a single-rank gloo group and the tiny model, for the module."""
+    tmp = tmp_path_factory.mktemp("aspo_engine")
+    previous = use_cpu_platform()
+    started = init_gloo(tmp / "gloo_init", rank=0, world_size=1)
+    try:
+        yield build_tiny_model(tmp / "model")
+    finally:
+        if started:
+            dist.destroy_process_group()
+        platform_manager._current_platform = previous
+
+
+# ---------------------------------------------------------------------------------------------------
+# tests
+
+
+def test_aspo_step_uses_entropy_dependent_eps_and_reports_aspo_metrics(model_dir):
+    actor = Actor(model_dir)
+    policy_loss = actor.config.policy_loss
+    assert isinstance(policy_loss, AspoPolicyLossConfig) and policy_loss.loss_mode == "aspo"
+    assert actor.config.calculate_entropy is True
+    assert (actor.config.clip_ratio_low, actor.config.clip_ratio_high) == (EPS, EPS)
+    assert (policy_loss.high_entropy_clip_ratio_low, policy_loss.high_entropy_clip_ratio_high) == (
+        HIGH_ENTROPY_EPS,
+        HIGH_ENTROPY_EPS,
+    )
+    assert policy_loss.entropy_quantile == ENTROPY_QUANTILE and policy_loss.entropy_quantile_scope == "sequence"
+    assert policy_loss.dual_clip_c == DUAL_CLIP_C and policy_loss.negative_dual_clip == "soft"
+    assert getattr(verl_losses.ppo_loss, "__archer_wrapped__", False), "archer's ppo_loss wrapper is not installed"
+
+    rollout = make_rollout()
+    mask = rollout["response_mask"].bool()
+    log_probs, _ = actor.log_probs_and_entropy(rollout)
+    before = actor.parameters()
+
+    metrics, update_output = actor.update(
+        rollout, off_policy_old_log_probs(log_probs), advantages_for(rollout), global_batch_size=N_RESPONSES
+    )
+
+    for name in (*ASPO_METRICS, "actor/pg_loss", "grad_norm"):
+        assert name in metrics, f"{name} missing from {sorted(metrics)}"
+    assert all(math.isfinite(float(v)) for v in metrics.values()), metrics
+    assert metrics["grad_norm"] > 0
+
+    # the update forward reproduces the forward-only log-probs, so the ratios are the designed ones
+    torch.testing.assert_close(update_output["log_probs"][mask], log_probs[mask], rtol=0, atol=1e-5)
+
+    # expected metrics, from the entropy of the update forward and an independent quantile
+    high = strictly_above_row_quantile(update_output["entropy"], mask, ENTROPY_QUANTILE)
+    n_valid = mask.sum().item()
+    tokens = mask.sum(-1).tolist()
+    assert high[0].any() and high[1].any() and not high[0].all() and not high[1].all()
+    expected = {
+        # response 0 (r = 1.3 > 1 + 0.2): masked except its high-entropy tokens (eps 0.4)
+        "actor/pg_clipfrac_upper": (mask[0] & ~high[0]).sum().item() / n_valid,
+        # response 1 (r = 1/1.3 < 1 - 0.2): masked except its high-entropy tokens
+        "actor/pg_clipfrac_lower": (mask[1] & ~high[1]).sum().item() / n_valid,
+        # response 2 (A > 0, 1/r = 4 > c) and 3 (A < 0, r = 4 > c): every token dual-clipped
+        "actor/positive_pg_clipfrac_dual": tokens[2] / (tokens[0] + tokens[2]),
+        "actor/negative_pg_clipfrac_dual": tokens[3] / (tokens[1] + tokens[3]),
+        "actor/high_entropy_frac": high.sum().item() / n_valid,
+        "actor/is_ratio_mean_pos": (OFF_POLICY_RATIOS[0] + OFF_POLICY_RATIOS[2]) / 2,
+        "actor/is_ratio_mean_neg": (OFF_POLICY_RATIOS[1] + OFF_POLICY_RATIOS[3]) / 2,
+    }
+    for name, value in expected.items():
+        assert metrics[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
+    # a uniform eps of 0.2 would have masked every token of responses 0 and 1
+    assert metrics["actor/pg_clipfrac_upper"] < tokens[0] / n_valid
+    assert metrics["actor/pg_clipfrac_lower"] < tokens[1] / n_valid
+
+    after = actor.parameters()
+    assert any(not torch.equal(before[k], after[k]) for k in before), "the step left every parameter unchanged"
+    assert all(torch.isfinite(p).all() for p in after.values())
+
+
+def test_on_policy_step_raises_positive_and_lowers_negative_response_log_probs(model_dir):
+    actor = Actor(model_dir)
+    rollout = make_rollout(seed=2)
+    mask = rollout["response_mask"].bool()
+    advantages = advantages_for(rollout)
+    log_probs, _ = actor.log_probs_and_entropy(rollout)
+    before = actor.parameters()
+
+    # on-policy: old log-probs are the engine's own, so r = 1 and no token is clipped
+    metrics, _ = actor.update(rollout, log_probs, advantages, global_batch_size=N_RESPONSES)
+    assert metrics["actor/is_ratio_mean_pos"] == pytest.approx(1.0, abs=1e-5)
+    assert metrics["actor/is_ratio_mean_neg"] == pytest.approx(1.0, abs=1e-5)
+    for name in ASPO_METRICS[:4]:
+        assert metrics[name] == 0.0, name
+    # at r = 1 the ASPO loss value is the token-mean of -A
+    assert metrics["actor/pg_loss"] == pytest.approx(-(advantages.sum() / mask.sum()).item(), rel=1e-5)
+
+    after = actor.parameters()
+    changed = [k for k in before if not torch.equal(before[k], after[k])]
+    assert changed, "the step left every parameter unchanged"
+    assert all(torch.isfinite(p).all() for p in after.values())
+
+    new_log_probs, _ = actor.log_probs_and_entropy(rollout)
+    change = ((new_log_probs - log_probs) * mask).sum(-1)
+    for i, adv in enumerate(ADVANTAGES):
+        if adv > 0:
+            assert change[i] > 0, f"log-prob of positive response {i} did not go up: {change.tolist()}"
+        else:
+            assert change[i] < 0, f"log-prob of negative response {i} did not go down: {change.tolist()}"
+
+
+def test_entropy_eps_without_calculate_entropy_fails_naming_the_switch(model_dir):
+    actor = Actor(model_dir, "aspo_preset=archer2", "actor_rollout_ref.actor.calculate_entropy=false")
+    assert actor.config.calculate_entropy is False
+    assert actor.config.policy_loss.high_entropy_clip_ratio_low == HIGH_ENTROPY_EPS
+    rollout = make_rollout()
+    old_log_probs = torch.full(rollout["responses"].shape, -math.log(VOCAB))
+    before = actor.parameters()
+
+    with pytest.raises(ValueError, match=r"actor_rollout_ref\.actor\.calculate_entropy"):
+        actor.update(rollout, old_log_probs, advantages_for(rollout), global_batch_size=N_RESPONSES)
+
+    after = actor.parameters()
+    assert all(torch.equal(before[k], after[k]) for k in before), "a failed step changed parameters"
+
+
+# ---------------------------------------------------------------------------------------------------
+# two data-parallel ranks
+
+
+def _rank_slice(rank: int) -> slice:
+    half = N_RESPONSES // 2
+    return slice(rank * half, (rank + 1) * half)
+
+
+def _worker_main(argv: list[str]) -> None:
+    """One rank of the two-rank update: its half of the batch, one step, full parameters to --out."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker", action="store_true")
+    parser.add_argument("--rank", type=int, required=True)
+    parser.add_argument("--world-size", type=int, required=True)
+    parser.add_argument("--init-file", type=Path, required=True)
+    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    use_cpu_platform()
+    init_gloo(args.init_file, args.rank, args.world_size)
+    data = torch.load(args.data)
+    part = _rank_slice(args.rank)
+    rollout = {k: v[part] for k, v in data["rollout"].items()}
+    actor = Actor(args.model_dir, micro_batch_size=N_RESPONSES // args.world_size)
+    actor.update(rollout, data["old_log_probs"][part], data["advantages"][part], global_batch_size=N_RESPONSES)
+    params = actor.parameters()  # collective: every rank takes part
+    if args.rank == 0:
+        torch.save(params, args.out)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_aspo_update_on_two_gloo_ranks_matches_the_single_rank_update(model_dir, tmp_path):
+    """Ranks hold responses with different token counts; ASPO normalizes by verl's global token count,
+    so the data-parallel update must equal the single-rank update of the whole batch."""
+    rollout = make_rollout(seed=3)
+    actor = Actor(model_dir)
+    log_probs, _ = actor.log_probs_and_entropy(rollout)
+    old_log_probs = off_policy_old_log_probs(log_probs)
+    advantages = advantages_for(rollout)
+    tokens = rollout["response_mask"].sum(-1)
+    assert tokens[_rank_slice(0)].sum() != tokens[_rank_slice(1)].sum()
+
+    before = actor.parameters()
+    actor.update(rollout, old_log_probs, advantages, global_batch_size=N_RESPONSES)
+    single_rank = actor.parameters()
+
+    data = tmp_path / "batch.pt"
+    torch.save({"rollout": rollout, "old_log_probs": old_log_probs, "advantages": advantages}, data)
+    out = tmp_path / "two_ranks.pt"
+    init_file = tmp_path / "gloo_init_2"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    logs = [tmp_path / f"rank{rank}.log" for rank in range(2)]
+    procs = []
+    for rank, log in enumerate(logs):
+        with open(log, "w") as log_file:
+            command = [sys.executable, __file__, "--worker", "--rank", str(rank), "--world-size", "2"]
+            command += ["--init-file", str(init_file), "--model-dir", str(model_dir), "--data", str(data)]
+            command += ["--out", str(out)]
+            procs.append(subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + 240
+    try:
+        for proc in procs:
+            proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        pytest.fail("the two-rank workers did not finish in time")
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for rank, (proc, log) in enumerate(zip(procs, logs)):
+        assert proc.returncode == 0, f"rank {rank} failed:\n{log.read_text()[-4000:]}"
+
+    two_ranks = torch.load(out)
+    assert set(two_ranks) == set(single_rank)
+    for name in single_rank:
+        torch.testing.assert_close(
+            two_ranks[name] - before[name], single_rank[name] - before[name], rtol=1e-4, atol=1e-7, msg=name
+        )
+    assert any(not torch.equal(before[k], single_rank[k]) for k in before)
+
+
+if __name__ == "__main__" and "--worker" in sys.argv:
+    _worker_main(sys.argv[1:])

@@ -5,6 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The code reward's sandbox uses bubblewrap (Debian/Ubuntu package `bubblewrap`). Installed here when
+# missing and we are root with apt; otherwise its tests skip with a reason.
+if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "[test.sh] installing bubblewrap" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >/dev/null 2>&1 \
+    || echo "[test.sh] could not install bubblewrap; sandbox tests will skip" >&2
+fi
+
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 if [ ! -x "$VENV/bin/python" ]; then

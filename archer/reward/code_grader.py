@@ -1,0 +1,253 @@
+"""Code reward: grade a model's program against hidden tests in a sandbox (see docs/reward_code.md).
+
+    from archer.reward.code_grader import compute_code_score
+    compute_code_score("livecodebench", response, ground_truth, extra_info)
+    -> {"score": 1.0, "acc": True, "passed": 3, "total": 3, "failure_kind": None, "isolation": "bwrap"}
+
+All tests of one program run in ONE sandboxed harness process (archer/reward/code_harness.py), which
+forks a fresh child per test and enforces the per-test timeout; the grader enforces a wall-clock deadline
+for the whole program and compares outputs here, outside the sandbox. Concurrency across programs is
+bounded by a pool sized to the CPUs of this process (``ARCHER_CODE_WORKERS`` overrides);
+``compute_code_score_batch`` fills it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from archer.reward import sandbox as sb
+from archer.reward.code_extract import extract_code
+from archer.reward.code_tests import CodeTests, parse_ground_truth
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CodeRewardConfig", "compute_code_score", "compute_code_score_batch", "FAILURE_KINDS"]
+
+FAILURE_KINDS = ("wrong answer", "runtime error", "timeout", "compile error", "no code")
+HARNESS_HOST = str(Path(__file__).with_name("code_harness.py"))
+HARNESS_INSIDE = "/opt/archer/code_harness.py"
+END_MARKER = "ARCHER-END-OF-TESTS-v1"  # must equal code_harness.END_MARKER
+_SITE_PATHS = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeRewardConfig:
+    """Knobs of the code reward (all can be passed as keyword arguments of ``compute_code_score``)."""
+
+    per_test_timeout: float = 6.0  # LiveCodeBench's default per-test timeout (seconds, wall clock)
+    program_timeout: float | None = None  # whole program; None: tests * (per_test_timeout + 0.5) + 5
+    max_tests: int | None = None  # grade a deterministic subset of at most this many tests
+    memory_limit_mb: int = 4096  # RLIMIT_AS
+    max_processes: int = 64  # RLIMIT_NPROC (processes + threads)
+    max_output_bytes: int = 1 << 20  # per test and stream
+    isolation: str = "auto"  # "auto" | "bwrap" | "unshare" | "none"
+    allow_unsandboxed: bool = False
+    pass_score: float = 1.0
+    fail_score: float = 0.0
+    fail_fast: bool = True  # stop at the first test that errors or times out (the score is 0 anyway)
+    backend: str = "local"  # only "local" today ("sandbox_fusion" is reserved, not implemented)
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> "CodeRewardConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in kwargs.items() if k in names})
+
+
+def _result(cfg: CodeRewardConfig, passed: int, total: int, kind: str | None, isolation: str | None) -> dict:
+    ok = kind is None and total > 0 and passed == total
+    return {
+        "score": float(cfg.pass_score if ok else cfg.fail_score),
+        "acc": bool(ok),
+        "passed": int(passed),
+        "total": int(total),
+        "failure_kind": None if ok else (kind or "wrong answer"),
+        "isolation": isolation or "",
+    }
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def _stripped_lines(text: str) -> list[str]:
+    return [ln.strip() for ln in text.strip().split("\n")]
+
+
+def _decimals(line: str) -> list[Decimal] | None:
+    try:
+        return [Decimal(tok) for tok in line.split()]
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def stdout_matches(got: str, expected: str) -> bool:
+    """LiveCodeBench's rule: same number of lines after stripping the whole text; each pair of stripped
+    lines equal, or both parse as whitespace-separated numbers with equal ``Decimal`` values (so ``1.50``
+    matches ``1.5`` and ``3`` matches ``3.0``, but there is no approximate tolerance)."""
+    a, b = _stripped_lines(got), _stripped_lines(expected)
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x == y:
+            continue
+        dx, dy = _decimals(x), _decimals(y)
+        if dx is None or dy is None or dx != dy:
+            return False
+    return True
+
+
+def call_result_matches(got_json: str, expected_json: str) -> bool:
+    """Both sides parsed from JSON here, so only plain values are compared (tuples arrive as lists)."""
+    try:
+        return json.loads(got_json) == json.loads(expected_json)
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _parse_events(stdout: bytes) -> list[dict]:
+    events = []
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        try:
+            ev = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(ev, dict):
+            events.append(ev)
+    return events
+
+
+def _run_program(code: str, tests: CodeTests, cfg: CodeRewardConfig) -> tuple[int, str | None, str]:
+    """(passed, first failure kind or None, isolation used)."""
+    n = len(tests.tests) if tests.mode != "assert" else 1
+    per_test = cfg.per_test_timeout
+    deadline = cfg.program_timeout if cfg.program_timeout is not None else n * (per_test + 0.5) + 5.0
+    header = {
+        "mode": tests.mode,
+        "code": code,
+        "fn_name": tests.fn_name,
+        "inputs": [t.input for t in tests.tests],
+        "timeout": per_test,
+        "max_output": cfg.max_output_bytes,
+        "fail_fast": cfg.fail_fast,
+        # the harness starts with -S (site processing costs ~10 ms a program): site-packages added by hand
+        "sys_path": _SITE_PATHS,
+    }
+    blob = json.dumps(header).encode()
+    stdin = str(len(blob)).encode() + b"\n" + blob
+    if tests.mode == "assert":
+        stdin += tests.assert_code.encode()
+    scfg = sb.SandboxConfig(
+        isolation=cfg.isolation,
+        allow_unsandboxed=cfg.allow_unsandboxed,
+        wall_timeout=deadline,
+        cpu_seconds=int(math.ceil(deadline)) + 1,
+        address_space_bytes=cfg.memory_limit_mb << 20,
+        max_processes=cfg.max_processes,
+        # the harness reports each test's output inside its JSON lines
+        stdout_limit=n * (cfg.max_output_bytes * 2 + 8192) + 65536,
+        stderr_limit=65536,
+    )
+    res = sb.run_sandboxed([sys.executable, "-I", "-S", "-X", "utf8", HARNESS_INSIDE], stdin, scfg, ro_files={HARNESS_HOST: HARNESS_INSIDE})
+    events = _parse_events(res.stdout)
+    compiled = next((e for e in events if e.get("event") == "compile"), None)
+    if compiled is not None and not compiled.get("ok"):
+        return 0, "compile error", res.isolation
+    finished = any(e.get("event") == "end" and e.get("marker") == END_MARKER for e in events)
+    by_index: dict[int, dict] = {}
+    for e in events:
+        if e.get("event") == "test" and isinstance(e.get("i"), int) and e["i"] not in by_index:
+            by_index[e["i"]] = e
+    passed, first_kind = 0, None
+    for i in range(n):
+        e = by_index.get(i)
+        if e is None:
+            kind = "timeout" if res.timed_out else "runtime error"
+        else:
+            kind = _judge(e, tests, i)
+        if kind is None:
+            passed += 1
+        elif first_kind is None:
+            first_kind = kind
+    if first_kind is None and not finished:
+        # every test reported but the harness never reached its end marker: do not trust the report
+        first_kind = "timeout" if res.timed_out else "runtime error"
+        passed = min(passed, n - 1)
+    if compiled is None and first_kind is None:
+        first_kind = "runtime error"
+    if res.stderr and first_kind is not None and not events:
+        logger.debug("code harness stderr: %s", res.stderr[-2000:].decode("utf-8", "replace"))
+    return passed, first_kind, res.isolation
+
+
+def _judge(e: dict, tests: CodeTests, i: int) -> str | None:
+    status = e.get("status")
+    if status == "timeout":
+        return "timeout"
+    if status in ("error", "output_limit"):
+        return "runtime error"
+    if tests.mode == "assert":
+        return None if status == "ok" else "wrong answer"
+    if status != "ok":
+        return "runtime error"
+    out = e.get("out")
+    if not isinstance(out, str):
+        return "runtime error"
+    expected = tests.tests[i].output
+    ok = stdout_matches(out, expected) if tests.mode == "stdin" else call_result_matches(out, expected)
+    return None if ok else "wrong answer"
+
+
+def compute_code_score(
+    data_source: Any,
+    solution_str: Any,
+    ground_truth: Any,
+    extra_info: dict | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Grade one response. Returns ``score`` (``pass_score`` if every test passes, else ``fail_score``),
+    ``acc``, ``passed`` / ``total`` tests, ``failure_kind`` (None or one of ``FAILURE_KINDS``; the first
+    failing test's) and ``isolation`` (the sandbox level used, "" when nothing ran).
+
+    ``kwargs``: any field of ``CodeRewardConfig``; unknown keys are ignored (the dispatcher passes the
+    same reward kwargs to every grader). Malformed ``ground_truth`` raises ValueError; no usable sandbox
+    raises ``SandboxUnavailableError`` unless ``allow_unsandboxed=True``.
+    """
+    cfg = kwargs.pop("config", None) or CodeRewardConfig.from_kwargs(kwargs)
+    tests = parse_ground_truth(ground_truth, extra_info).subset(cfg.max_tests)
+    code = extract_code(solution_str)
+    if code is None:
+        return _result(cfg, 0, tests.total, "no code", None)
+    if cfg.backend == "sandbox_fusion":
+        raise NotImplementedError("backend='sandbox_fusion' (verl's remote sandbox client) is not implemented yet")
+    if cfg.backend != "local":
+        raise ValueError(f"backend must be 'local' or 'sandbox_fusion', got {cfg.backend!r}")
+    passed, kind, isolation = _run_program(code, tests, cfg)
+    return _result(cfg, passed, tests.total, kind, isolation)
+
+
+def compute_code_score_batch(
+    data_sources: list,
+    solution_strs: list,
+    ground_truths: list,
+    extra_infos: list | None = None,
+    **kwargs: Any,
+) -> list[dict[str, Any]]:
+    """``compute_code_score`` over a batch, ``pool_size()`` programs at a time (results in input order).
+    A malformed ground truth raises ValueError for the whole batch."""
+    extra_infos = extra_infos if extra_infos is not None else [None] * len(solution_strs)
+    workers = sb.pool_size()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="code-reward") as ex:
+        futs = [ex.submit(compute_code_score, d, s, g, e, **kwargs)
+                for d, s, g, e in zip(data_sources, solution_strs, ground_truths, extra_infos)]
+        return [f.result() for f in futs]

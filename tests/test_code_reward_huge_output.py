@@ -1,0 +1,50 @@
+"""Output beyond the cap (1 MiB per test by default) stops the program early; it scores 0."""
+import psutil
+import pytest
+
+from archer.reward import sandbox as sb
+from archer.reward.code_grader import compute_code_score
+
+BWRAP = sb.detect_isolation() == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
+
+
+def resp(code: str) -> str:
+    return f"<think>reasoning</think>\nHere it is:\n```python\n{code}\n```\n"
+
+
+def stdin_gt(*pairs):
+    return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
+
+
+def leftovers():
+    """Processes of any sandbox still alive (harness, bwrap, or a sandbox uid)."""
+    base = sb.SandboxConfig().sandbox_uid_base
+    out = []
+    for p in psutil.process_iter(["cmdline", "uids"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "code_harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
+                out.append((p.pid, cmd[:80]))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
+
+import time
+
+
+def test_huge_output():
+    t0 = time.monotonic()
+    r = compute_code_score("code", resp("while True:\n    print('x' * 10000)"), stdin_gt(("", "1")), per_test_timeout=5.0)
+    assert (r["score"], r["failure_kind"]) == (0.0, "runtime error")
+    assert time.monotonic() - t0 < 3.0  # cut at the cap, not at the timeout
+    assert not leftovers()
+
+
+def test_huge_stderr_and_result():
+    r = compute_code_score("code", resp("import sys\nfor _ in range(10**5):\n    sys.stderr.write('e' * 1000)\nprint(1)"),
+                           stdin_gt(("", "1")), per_test_timeout=5.0)
+    assert r["acc"]  # stderr beyond its cap is dropped, not an error
+    gt = {"tests": [{"input": "1", "output": "1", "testtype": "functional"}], "fn_name": "f"}
+    r = compute_code_score("code", resp("class Solution:\n    def f(self, x):\n        return 'y' * (3 * 2**20)"), gt)
+    assert r["failure_kind"] == "runtime error"

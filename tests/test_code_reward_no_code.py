@@ -1,0 +1,59 @@
+"""Code extraction: last python / py / python3 / Python / untagged block after </think>; else "no code"."""
+import psutil
+import pytest
+
+from archer.reward import sandbox as sb
+from archer.reward.code_grader import compute_code_score
+
+BWRAP = sb.detect_isolation() == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
+
+
+def resp(code: str) -> str:
+    return f"<think>reasoning</think>\nHere it is:\n```python\n{code}\n```\n"
+
+
+def stdin_gt(*pairs):
+    return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
+
+
+def leftovers():
+    """Processes of any sandbox still alive (harness, bwrap, or a sandbox uid)."""
+    base = sb.SandboxConfig().sandbox_uid_base
+    out = []
+    for p in psutil.process_iter(["cmdline", "uids"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "code_harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
+                out.append((p.pid, cmd[:80]))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
+
+import pytest
+
+from archer.reward.code_extract import extract_code
+
+
+@pytest.mark.parametrize("tag", ["python", "py", "python3", "Python", ""])
+def test_accepted_tags(tag):
+    assert extract_code(f"<think>```python\nprint(0)\n```</think>\n```{tag}\nprint(1)\n```") == "print(1)\n"
+
+
+def test_last_block_wins_and_other_languages_skipped():
+    text = "</think>```python\nprint(1)\n```\n```python\nprint(2)\n```\n```cpp\nint main(){}\n```"
+    assert extract_code(text) == "print(2)\n"
+
+
+@pytest.mark.parametrize("text", [
+    "no fences at all",
+    "<think>```python\nprint(1)\n```  (still thinking, truncated",
+    "</think>```cpp\nint main(){}\n```",
+    "</think>```python\nprint(1)\n",  # unterminated
+    "</think>```python\n   \n```",
+    None,
+])
+def test_no_code(text):
+    assert extract_code(text) is None
+    r = compute_code_score("code", text, stdin_gt(("", "1"), ("", "1")))
+    assert r == {"score": 0.0, "acc": False, "passed": 0, "total": 2, "failure_kind": "no code", "isolation": ""}

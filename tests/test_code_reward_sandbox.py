@@ -1,0 +1,74 @@
+"""The sandbox module itself: isolation detection, refusing to run unsandboxed, scrubbed environment."""
+import psutil
+import pytest
+
+from archer.reward import sandbox as sb
+from archer.reward.code_grader import compute_code_score
+
+BWRAP = sb.detect_isolation() == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
+
+
+def resp(code: str) -> str:
+    return f"<think>reasoning</think>\nHere it is:\n```python\n{code}\n```\n"
+
+
+def stdin_gt(*pairs):
+    return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
+
+
+def leftovers():
+    """Processes of any sandbox still alive (harness, bwrap, or a sandbox uid)."""
+    base = sb.SandboxConfig().sandbox_uid_base
+    out = []
+    for p in psutil.process_iter(["cmdline", "uids"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "code_harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
+                out.append((p.pid, cmd[:80]))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
+
+import logging
+import os
+
+import pytest
+
+
+def test_isolation_report_names_a_level():
+    level = sb.detect_isolation()
+    assert level in sb.ISOLATION_LEVELS
+    report = sb.isolation_report()
+    assert report[level] == "ok"
+    if os.path.exists("/usr/bin/bwrap") and os.geteuid() == 0:
+        assert level == "bwrap", report
+
+
+def test_refuses_unsandboxed_by_default(monkeypatch, caplog):
+    monkeypatch.setattr(sb, "detect_isolation", lambda: "none")
+    monkeypatch.setattr(sb, "_WARNED_UNSANDBOXED", False)
+    with pytest.raises(sb.SandboxUnavailableError, match="allow_unsandboxed=True"):
+        compute_code_score("code", resp("print(1)"), stdin_gt(("", "1")))
+    with caplog.at_level(logging.WARNING, logger="archer.reward.sandbox"):
+        r1 = compute_code_score("code", resp("print(1)"), stdin_gt(("", "1")), allow_unsandboxed=True)
+        r2 = compute_code_score("code", resp("print(1)"), stdin_gt(("", "1")), allow_unsandboxed=True)
+    assert r1["acc"] and r2["acc"] and r1["isolation"] == "none"
+    assert sum("UNSANDBOXED" in rec.getMessage() for rec in caplog.records) == 1
+
+
+def test_requested_level_that_does_not_work_raises(monkeypatch):
+    monkeypatch.setattr(sb, "_probe_level", lambda level: (False, "nope"))
+    with pytest.raises(sb.SandboxUnavailableError, match="nope"):
+        sb.run_sandboxed(["true"], config=sb.SandboxConfig(isolation="bwrap"))
+
+
+@pytest.mark.parametrize("level", ["bwrap", "unshare"])
+def test_each_available_level_runs(level):
+    ok, why = sb._probe_level(level)
+    if not ok:
+        pytest.skip(f"{level} unavailable here: {why}")
+    r = sb.run_sandboxed([sb.sys.executable, "-I", "-c", "import os, sys; print(sys.stdin.read(), sorted(os.environ))"],
+                         b"hi", sb.SandboxConfig(isolation=level))
+    assert r.returncode == 0 and r.isolation == level
+    assert r.stdout.startswith(b"hi ") and b"HOME" in r.stdout and b"ARCHER" not in r.stdout

@@ -1,0 +1,59 @@
+"""Wrong answers score 0 with kind "wrong answer"; passed/total are reported."""
+import psutil
+import pytest
+
+from archer.reward import sandbox as sb
+from archer.reward.code_grader import compute_code_score
+
+BWRAP = sb.detect_isolation() == "bwrap"
+needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
+
+
+def resp(code: str) -> str:
+    return f"<think>reasoning</think>\nHere it is:\n```python\n{code}\n```\n"
+
+
+def stdin_gt(*pairs):
+    return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
+
+
+def leftovers():
+    """Processes of any sandbox still alive (harness, bwrap, or a sandbox uid)."""
+    base = sb.SandboxConfig().sandbox_uid_base
+    out = []
+    for p in psutil.process_iter(["cmdline", "uids"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if "code_harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
+                out.append((p.pid, cmd[:80]))
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return out
+
+def test_stdin_wrong_answer():
+    prog = "n = int(input())\nprint(n * 2 if n < 5 else 0)"
+    r = compute_code_score("code", resp(prog), stdin_gt(("1", "2"), ("2", "4"), ("9", "18")))
+    assert r["score"] == 0.0 and not r["acc"]
+    assert (r["passed"], r["total"], r["failure_kind"]) == (2, 3, "wrong answer")
+
+
+def test_extra_output_line_is_wrong():
+    assert compute_code_score("code", resp("print(1)\nprint(2)"), stdin_gt(("", "1")))["failure_kind"] == "wrong answer"
+
+
+def test_call_wrong_answer():
+    gt = {"tests": [{"input": "2", "output": "4", "testtype": "functional"}], "fn_name": "sq"}
+    r = compute_code_score("code", resp("class Solution:\n    def sq(self, x):\n        return x + 1"), gt)
+    assert r["failure_kind"] == "wrong answer" and r["score"] == 0.0
+
+
+def test_assert_wrong_answer():
+    r = compute_code_score("humaneval", resp("def f(x):\n    return x"), {"functional": "assert f(2) == 3"})
+    assert r["failure_kind"] == "wrong answer" and not r["acc"]
+
+
+def test_configurable_scores():
+    r = compute_code_score("code", resp("print(1)"), stdin_gt(("", "2")), fail_score=-1.0)
+    assert r["score"] == -1.0
+    r = compute_code_score("code", resp("print(2)"), stdin_gt(("", "2")), pass_score=5.0)
+    assert r["score"] == 5.0

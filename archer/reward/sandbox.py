@@ -178,7 +178,37 @@ class slot:
         return self._k
 
     def __exit__(self, *exc) -> None:
-        _slots().release(self._k)
+        try:
+            _sweep_uid(SandboxConfig().sandbox_uid_base + self._k)
+        finally:
+            _slots().release(self._k)
+
+
+def _sweep_uid(uid: int, grace_s: float = 2.0) -> None:
+    """Kill whatever still runs as a slot's uid and wait (bounded) until the kernel has removed it, so a
+    slot is handed on empty. Processes killed with their group or pid namespace can linger for a moment
+    as exiting/zombie entries; this waits for those too."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        alive = []
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/status") as fh:
+                    uids = next(line for line in fh if line.startswith("Uid:")).split()[1:]
+            except (OSError, StopIteration):
+                continue
+            if int(uids[0]) == uid:
+                alive.append(int(entry.name))
+        if not alive or time.monotonic() >= deadline:
+            return
+        for pid in alive:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.005)
 
 
 def pool_size() -> int:
@@ -213,7 +243,10 @@ def _bwrap_prefix(cfg: SandboxConfig, drop_to_uid: int | None) -> list[str]:
     ]
     if drop_to_uid is not None:
         argv += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--cap-add", "CAP_SETPCAP"]
-    made: set[str] = set()
+    # the scratch tmpfs first: read-only binds that live below it (e.g. a virtualenv under /tmp, as in a CI
+    # checkout) are then mounted on top of it instead of being hidden by it
+    argv += ["--perms", "1777", "--size", str(cfg.tmpfs_bytes), "--tmpfs", SANDBOX_TMP]
+    made: set[str] = {SANDBOX_TMP}
     paths = _ro_paths(cfg.extra_ro_paths)
     for p in paths:
         # bwrap creates missing parents with mode 0700: create them 0755 so the sandbox uid can traverse
@@ -228,7 +261,6 @@ def _bwrap_prefix(cfg: SandboxConfig, drop_to_uid: int | None) -> list[str]:
         argv += ["--ro-bind", p, p]
     argv += [
         "--proc", "/proc", "--dev", "/dev",
-        "--perms", "1777", "--size", str(cfg.tmpfs_bytes), "--tmpfs", SANDBOX_TMP,
         "--chdir", SANDBOX_TMP,
     ]
     for k, v in minimal_env(SANDBOX_TMP).items():

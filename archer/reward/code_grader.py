@@ -54,7 +54,11 @@ class CodeRewardConfig:
     pass_score: float = 1.0
     fail_score: float = 0.0
     fail_fast: bool = True  # stop at the first test that errors or times out (the score is 0 anyway)
-    backend: str = "local"  # only "local" today ("sandbox_fusion" is reserved, not implemented)
+    backend: str = "local"  # "local" (this sandbox) or "sandbox_fusion" (remote service, archer/reward/code_remote.py)
+    # backend="sandbox_fusion" only (per_test_timeout, memory_limit_mb and max_tests apply to it as well):
+    sandbox_fusion_url: str | None = None  # the service's /run_code endpoint, e.g. http://host:8080/run_code
+    sandbox_fusion_max_concurrent: int = 64  # requests in flight to that URL from this process (one semaphore)
+    sandbox_fusion_allow_asserts: bool = False  # grade {"functional": <asserts>} remotely, with weaker guarantees
 
     @classmethod
     def from_kwargs(cls, kwargs: dict[str, Any]) -> "CodeRewardConfig":
@@ -221,17 +225,26 @@ def compute_code_score(
 
     ``kwargs``: any field of ``CodeRewardConfig``; unknown keys are ignored (the dispatcher passes the
     same reward kwargs to every grader). Malformed ``ground_truth`` raises ValueError; no usable sandbox
-    raises ``SandboxUnavailableError`` unless ``allow_unsandboxed=True``.
+    raises ``SandboxUnavailableError`` unless ``allow_unsandboxed=True``. With ``backend="sandbox_fusion"``
+    a missing ``sandbox_fusion_url`` raises ValueError and a failing service RuntimeError (naming the URL).
     """
     cfg = kwargs.pop("config", None) or CodeRewardConfig.from_kwargs(kwargs)
+    if cfg.backend not in ("local", "sandbox_fusion"):
+        raise ValueError(f"backend must be 'local' or 'sandbox_fusion', got {cfg.backend!r}")
+    remote = None
+    if cfg.backend == "sandbox_fusion":
+        from archer.reward import code_remote as remote
+
+        remote.check_config(cfg)  # ValueError naming sandbox_fusion_url, before anything else
     tests = parse_ground_truth(ground_truth, extra_info).subset(cfg.max_tests)
+    if remote is not None:
+        remote.check_tests(tests, cfg)
     code = extract_code(solution_str)
     if code is None:
         return _result(cfg, 0, tests.total, "no code", None)
-    if cfg.backend == "sandbox_fusion":
-        raise NotImplementedError("backend='sandbox_fusion' (verl's remote sandbox client) is not implemented yet")
-    if cfg.backend != "local":
-        raise ValueError(f"backend must be 'local' or 'sandbox_fusion', got {cfg.backend!r}")
+    if remote is not None:
+        passed, kind = remote.run_remote(code, tests, cfg)  # RuntimeError when the service fails
+        return _result(cfg, passed, tests.total, kind, remote.ISOLATION)
     passed, kind, isolation = _run_program(code, tests, cfg)
     return _result(cfg, passed, tests.total, kind, isolation)
 

@@ -256,3 +256,8 @@ def compute_policy_loss_aspo(
 
 
 install()
+
+# training-step reward/<key> metrics from the reward extra keys (patches verl's trainers lazily)
+from archer.trainer import reward_logging  # noqa: E402
+
+reward_logging.install()

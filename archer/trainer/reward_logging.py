@@ -1,0 +1,254 @@
+"""Put the reward function's numeric extra keys into the *training-step* metrics.
+
+verl 0.9.1 turns the reward dict's extra keys (``repetition_ratio``, ``response_has_answer``,
+``grader_timeout``, ``passed``/``total``, ...; see :data:`archer.reward.dispatch.RESULT_DEFAULTS`) into
+metrics only during validation. Where the keys live during training:
+
+* v1 trainer (``trainer.use_v1: true``, the default), reward loop *not* colocated (agent-loop workers
+  score each trajectory, ``verl/trainer/ppo/v1/agent_loop_tq.py``): per sample in the TransferQueue
+  field ``extra_fields``, as ``extra_fields[i]["reward_extra_info"][key]``;
+* v1 trainer, colocated reward (``PPOTrainer._compute_reward_colocate``): one TransferQueue field per
+  extra key (``rm_output.meta_info["reward_extra_keys"]``);
+* legacy trainer (``verl/trainer/ppo/ray_trainer.py``): ``batch.non_tensor_batch[key]`` right before
+  ``compute_data_metrics``, which ignores them.
+
+:func:`install` (called by :mod:`archer.trainer.verl_adapter`, i.e. by ``import verl`` through our
+plugin entry point) wraps ``PPOTrainer._compute_metrics`` (v1) and the ``compute_data_metrics`` name that
+``ray_trainer`` calls (legacy) so that they also add ``reward/<key>/mean`` (and ``/max`` for non-boolean
+keys) as reduced by :func:`archer.reward.metrics.reward_extra_metrics`. The trainer modules are heavy
+(ray, TransferQueue), so they are not imported here: each is patched when (and if) something imports
+it, through a ``sys.meta_path`` post-import hook, or at once if it is already imported. The added
+metrics never break training: any failure is logged once and skipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.abc
+import logging
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from archer.reward.metrics import NUMERIC_KEYS, reward_extra_metrics
+
+logger = logging.getLogger(__name__)
+
+V1_TRAINER_MODULE = "verl.trainer.ppo.v1.trainer_base"
+LEGACY_TRAINER_MODULE = "verl.trainer.ppo.ray_trainer"
+EXTRA_FIELDS = "extra_fields"  # v1 TransferQueue field holding each sample's AgentLoopOutput.extra_fields
+_MARK = "__archer_reward_logging__"
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        logger.warning(message)
+
+
+# ---------------------------------------------------------------------------------------------- extraction
+
+
+def _as_list(values: Any) -> list:
+    """TransferQueue returns non-tensor fields as a tensordict LinkedList, a NonTensorStack or a numpy
+    array; a tensor comes back as a tensor. Normalize to a plain list of Python scalars/objects."""
+    if hasattr(values, "tolist") and not isinstance(values, list):
+        try:
+            values = values.tolist()
+        except Exception:  # NonTensorStack.tolist may refuse; fall through to list()
+            pass
+    return list(values)
+
+
+def extra_from_extra_fields(extra_fields: Sequence[Any]) -> dict[str, list]:
+    """``{key: per-sample values}`` of the numeric reward keys found in ``extra_fields[i]["reward_extra_info"]``
+    (None where a sample lacks the key)."""
+    infos = [(ef.get("reward_extra_info") or {}) if isinstance(ef, Mapping) else {} for ef in extra_fields]
+    keys = [k for k in NUMERIC_KEYS if any(k in info for info in infos)]
+    return {k: [info.get(k) for info in infos] for k in keys}
+
+
+def _select(values: list, mask: Sequence[bool] | None) -> list:
+    if mask is None or len(mask) != len(values) or not any(mask):
+        return values
+    return [v for v, keep in zip(values, mask) if keep]
+
+
+def reduce_reward_extra(extra: Mapping[str, Any], mask: Sequence[bool] | None = None) -> dict[str, float]:
+    """:func:`reward_extra_metrics` of ``extra`` restricted to ``mask`` (kept rows; all rows when the mask
+    keeps none, as verl's ``_compute_metrics`` does), key by key so one bad key does not hide the others."""
+    out: dict[str, float] = {}
+    for key, values in extra.items():
+        try:
+            out.update(reward_extra_metrics({key: _select(_as_list(values), mask)}))
+        except Exception as e:  # e.g. a non-numeric value
+            _warn_once(f"reduce:{key}", f"archer: reward/{key} not logged: cannot reduce its values ({e!r})")
+    return out
+
+
+def fetch_reward_extra(batch: Any, client: Any = None, kv_batch_get: Callable | None = None) -> dict[str, list]:
+    """Per-sample numeric reward extra values of a v1 ``KVBatchMeta`` batch, read from TransferQueue.
+
+    Prefers ``extra_fields[i]["reward_extra_info"]`` (reward computed in the agent loop); otherwise the
+    top-level fields named like the keys (colocated reward). ``client``/``kv_batch_get`` default to
+    ``transfer_queue.get_client()`` / ``transfer_queue.kv_batch_get``. Raises on TransferQueue errors.
+    """
+    if client is None or kv_batch_get is None:
+        import transfer_queue as tq
+
+        client = client if client is not None else tq.get_client()
+        kv_batch_get = kv_batch_get if kv_batch_get is not None else tq.kv_batch_get
+    keys, partition_id = list(batch.keys), batch.partition_id
+    present = set(client.kv_retrieve_meta(keys=keys, partition_id=partition_id, create=False).field_names)
+
+    if EXTRA_FIELDS in present:
+        data = kv_batch_get(keys=keys, partition_id=partition_id, select_fields=[EXTRA_FIELDS])
+        extra = extra_from_extra_fields(_as_list(data[EXTRA_FIELDS]))
+        if extra:
+            return extra
+
+    top_level = [k for k in NUMERIC_KEYS if k in present]
+    if not top_level:
+        return {}
+    data = kv_batch_get(keys=keys, partition_id=partition_id, select_fields=top_level)
+    return {k: _as_list(data[k]) for k in top_level if k in data.keys()}
+
+
+def v1_reward_metrics(batch: Any, **fetch_kwargs) -> dict[str, float]:
+    """The ``reward/<key>/...`` metrics of a v1 batch, padding rows (``tags[i]["is_padding"]``) excluded."""
+    mask = [not (tag or {}).get("is_padding", False) for tag in (batch.tags or [])] or None
+    extra = fetch_reward_extra(batch, **fetch_kwargs)
+    if not extra:
+        _warn_once("v1:absent", "archer: no reward extra keys found in TransferQueue; reward/* not logged")
+        return {}
+    return reduce_reward_extra(extra, mask)
+
+
+# ---------------------------------------------------------------------------------------------- wrappers
+
+
+def wrap_compute_metrics(original: Callable) -> Callable:
+    """Wrap v1 ``PPOTrainer._compute_metrics(self, batch, metrics, ...)``: after it, add the reward metrics."""
+    if getattr(original, _MARK, False):
+        return original
+
+    @functools.wraps(original)
+    def _compute_metrics(self, batch, metrics, *args, **kwargs):
+        result = original(self, batch, metrics, *args, **kwargs)
+        try:
+            added = v1_reward_metrics(batch)
+            metrics.update({k: v for k, v in added.items() if k not in metrics})
+        except Exception as e:
+            _warn_once("v1:error", f"archer: reward/* training metrics skipped: {e!r}")
+        return result
+
+    setattr(_compute_metrics, _MARK, True)
+    return _compute_metrics
+
+
+def wrap_compute_data_metrics(original: Callable) -> Callable:
+    """Wrap ``compute_data_metrics(batch, use_critic)`` (as the legacy trainer calls it): also reduce the
+    reward extra keys of ``batch.non_tensor_batch``."""
+    if getattr(original, _MARK, False):
+        return original
+
+    @functools.wraps(original)
+    def compute_data_metrics(*args, **kwargs):
+        metrics = original(*args, **kwargs)
+        try:
+            batch = kwargs["batch"] if "batch" in kwargs else args[0]
+            non_tensor = getattr(batch, "non_tensor_batch", None) or {}
+            extra = {k: non_tensor[k] for k in NUMERIC_KEYS if k in non_tensor}
+            if extra:
+                added = reduce_reward_extra(extra)
+                metrics.update({k: v for k, v in added.items() if k not in metrics})
+        except Exception as e:
+            _warn_once("legacy:error", f"archer: reward/* training metrics skipped: {e!r}")
+        return metrics
+
+    setattr(compute_data_metrics, _MARK, True)
+    return compute_data_metrics
+
+
+def _patch_v1(module) -> None:
+    cls = getattr(module, "PPOTrainer", None)
+    if cls is None or not hasattr(cls, "_compute_metrics"):
+        _warn_once("v1:missing", f"archer: {V1_TRAINER_MODULE}.PPOTrainer._compute_metrics not found")
+        return
+    cls._compute_metrics = wrap_compute_metrics(cls.__dict__.get("_compute_metrics", cls._compute_metrics))
+
+
+def _patch_legacy(module) -> None:
+    fn = getattr(module, "compute_data_metrics", None)
+    if fn is None:
+        _warn_once("legacy:missing", f"archer: {LEGACY_TRAINER_MODULE}.compute_data_metrics not found")
+        return
+    module.compute_data_metrics = wrap_compute_data_metrics(fn)
+
+
+_PATCHES: dict[str, Callable] = {V1_TRAINER_MODULE: _patch_v1, LEGACY_TRAINER_MODULE: _patch_legacy}
+
+
+def _apply(name: str, module) -> None:
+    try:
+        _PATCHES[name](module)
+    except Exception as e:  # never break the import of a verl module
+        _warn_once(f"patch:{name}", f"archer: could not patch {name} for reward/* metrics: {e!r}")
+
+
+# ---------------------------------------------------------------------------------------- post-import hook
+
+
+class _PatchingLoader(importlib.abc.Loader):
+    """Delegates to the real loader, then patches the freshly executed module."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _apply(module.__name__, module)
+
+    def __getattr__(self, name):  # get_source, get_code, is_package, ... (tracebacks, inspect)
+        return getattr(self._loader, name)
+
+
+class _PostImportFinder(importlib.abc.MetaPathFinder):
+    def __init__(self):
+        self._busy = threading.local()
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in _PATCHES or getattr(self._busy, "on", False):
+            return None
+        self._busy.on = True
+        try:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(fullname, path, target)
+                if spec is not None:
+                    break
+            else:
+                return None
+        finally:
+            self._busy.on = False
+        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        spec.loader = _PatchingLoader(spec.loader)
+        return spec
+
+
+def install() -> None:
+    """Patch the trainer modules already imported and hook those imported later. Idempotent."""
+    for name in _PATCHES:
+        module = sys.modules.get(name)
+        if module is not None:
+            _apply(name, module)
+    if not any(type(f).__name__ == "_PostImportFinder" and type(f).__module__ == __name__ for f in sys.meta_path):
+        sys.meta_path.insert(0, _PostImportFinder())

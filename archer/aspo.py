@@ -120,31 +120,31 @@ def aspo_token_losses(
         high = None
         if entropy is not None:
             high = high_entropy_mask(entropy, response_mask, entropy_quantile, entropy_quantile_scope)
+        # ratio bounds of the PPO mask, per token when eps depends on the entropy bucket
         if entropy_ranges:
-            eps_low = torch.where(high, high_entropy_clip_low, clip_low)
-            eps_high = torch.where(high, high_entropy_clip_high, clip_high)
+            upper_bound = torch.where(high, 1 + high_entropy_clip_high, 1 + clip_high)
+            lower_bound = torch.where(high, 1 - high_entropy_clip_low, 1 - clip_low)
         else:
-            eps_low, eps_high = clip_low, clip_high
+            upper_bound, lower_bound = 1 + clip_high, 1 - clip_low
 
         positive = adv >= 0
         negative = ~positive
-        clipped_upper = positive & (ratio > 1 + eps_high)
-        clipped_lower = negative & (ratio < 1 - eps_low)
+        clipped_upper = positive & (ratio > upper_bound)
+        clipped_lower = negative & (ratio < lower_bound)
         dual_pos = positive & (inv_ratio > dual_clip_c)
         dual_neg = negative & (ratio > dual_clip_c)
 
         # gradient weight w and value v of each region (loss = -A * (w * dlog_prob + v))
         weight = torch.where(positive, inv_ratio, ratio)
-        value = weight.clone()
         dual = dual_pos | dual_neg if negative_dual_clip == "soft" else dual_pos
+        value = torch.where(dual, dual_clip_c * lp.detach(), weight)
         weight = weight.masked_fill(dual, dual_clip_c)
-        value = torch.where(dual, dual_clip_c * lp.detach(), value)
         if negative_dual_clip == "hard":
             weight = weight.masked_fill(dual_neg, 0.0)
             value = value.masked_fill(dual_neg, dual_clip_c)
         weight = weight.masked_fill(clipped_upper | clipped_lower, 0.0)
-        value = torch.where(clipped_upper, 1.0 / (1 + eps_high), value)
-        value = torch.where(clipped_lower, 1.0 - eps_low, value)
+        value = torch.where(clipped_upper, 1.0 / upper_bound, value)
+        value = torch.where(clipped_lower, lower_bound, value)
         neg_adv_weight = -adv * weight
         neg_adv_value = -adv * value
 
@@ -152,9 +152,8 @@ def aspo_token_losses(
     return AspoTokenOutput(loss, ratio, log_ratio, clipped_upper, clipped_lower, dual_pos, dual_neg, high)
 
 
-def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    mask = mask.float()
-    return (x.float() * mask).sum() / mask.sum().clamp(min=1)
+def _ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
+    return numerator.float() / denominator.clamp(min=1).float()
 
 
 def aspo_metrics(
@@ -168,30 +167,38 @@ def aspo_metrics(
     response's mean over its valid tokens. An empty group gives 0."""
     mask = response_mask.bool()
     adv = advantages.float()
+    n_valid = mask.sum()
+    pos_tokens = mask & (adv > 0)
+    neg_tokens = mask & (adv < 0)
+    upper = (out.clipped_upper & mask).sum()
+    lower = (out.clipped_lower & mask).sum()  # disjoint from upper (opposite advantage signs)
     metrics = {
-        "actor/pg_clipfrac_upper": _masked_mean(out.clipped_upper, mask),
-        "actor/pg_clipfrac_lower": _masked_mean(out.clipped_lower, mask),
-        "actor/pg_clipfrac": _masked_mean(out.clipped_upper | out.clipped_lower, mask),
-        "actor/positive_pg_clipfrac_dual": _masked_mean(out.dual_clipped_pos, mask & (adv > 0)),
-        "actor/negative_pg_clipfrac_dual": _masked_mean(out.dual_clipped_neg, mask & (adv < 0)),
-        "actor/ppo_kl": _masked_mean(-out.log_ratio, mask),
+        "actor/pg_clipfrac_upper": _ratio(upper, n_valid),
+        "actor/pg_clipfrac_lower": _ratio(lower, n_valid),
+        "actor/pg_clipfrac": _ratio(upper + lower, n_valid),
+        "actor/positive_pg_clipfrac_dual": _ratio((out.dual_clipped_pos & pos_tokens).sum(), pos_tokens.sum()),
+        "actor/negative_pg_clipfrac_dual": _ratio((out.dual_clipped_neg & neg_tokens).sum(), neg_tokens.sum()),
+        "actor/ppo_kl": -_ratio(torch.where(mask, out.log_ratio, 0.0).sum(), n_valid),
     }
-    tokens = mask.float().sum(-1)
-    has_tokens = tokens > 0
+    tokens = mask.sum(-1)
 
     def per_response(x: torch.Tensor) -> torch.Tensor:
-        return (x.float() * mask).sum(-1) / tokens.clamp(min=1)
+        return torch.where(mask, x.float(), 0.0).sum(-1) / tokens.clamp(min=1)
 
     response_adv = per_response(adv)
-    pos_resp = has_tokens & (response_adv > 0)
-    neg_resp = has_tokens & (response_adv < 0)
+    pos_resp = (tokens > 0) & (response_adv > 0)
+    neg_resp = (tokens > 0) & (response_adv < 0)
+
+    def mean_over(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+        return _ratio(torch.where(rows, x, 0.0).sum(), rows.sum())
+
     ratio_resp = per_response(out.ratio)
-    metrics["actor/is_ratio_mean_pos"] = _masked_mean(ratio_resp, pos_resp)
-    metrics["actor/is_ratio_mean_neg"] = _masked_mean(ratio_resp, neg_resp)
+    metrics["actor/is_ratio_mean_pos"] = mean_over(ratio_resp, pos_resp)
+    metrics["actor/is_ratio_mean_neg"] = mean_over(ratio_resp, neg_resp)
     if entropy is not None:
         entropy_resp = per_response(entropy.detach())
-        metrics["actor/entropy_pos"] = _masked_mean(entropy_resp, pos_resp)
-        metrics["actor/entropy_neg"] = _masked_mean(entropy_resp, neg_resp)
+        metrics["actor/entropy_pos"] = mean_over(entropy_resp, pos_resp)
+        metrics["actor/entropy_neg"] = mean_over(entropy_resp, neg_resp)
     if out.high_entropy is not None:
-        metrics["actor/high_entropy_frac"] = _masked_mean(out.high_entropy, mask)
+        metrics["actor/high_entropy_frac"] = _ratio((out.high_entropy & mask).sum(), n_valid)
     return metrics

@@ -8,12 +8,17 @@ import math
 from types import SimpleNamespace
 from pathlib import Path
 
+import sys
+
 import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / "archer" / "trainer" / "config"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+# plain helper modules in tests/ (e.g. code_reward_support) are imported by name; tests/ is no package
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @functools.lru_cache(maxsize=None)

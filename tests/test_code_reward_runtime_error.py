@@ -1,34 +1,8 @@
 """Exceptions, non-plain results and non-zero exits are runtime errors."""
-import psutil
-import pytest
 
-from archer.reward import sandbox as sb
 from archer.reward.code_grader import compute_code_score
+from code_reward_support import resp, stdin_gt, leftovers
 
-BWRAP = sb.detect_isolation() == "bwrap"
-needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
-
-
-def resp(code: str) -> str:
-    return f"<think>reasoning</think>\nHere it is:\n```python\n{code}\n```\n"
-
-
-def stdin_gt(*pairs):
-    return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
-
-
-def leftovers():
-    """Processes of any sandbox still alive (harness, bwrap, or a sandbox uid)."""
-    base = sb.SandboxConfig().sandbox_uid_base
-    out = []
-    for p in psutil.process_iter(["cmdline", "uids"]):
-        try:
-            cmd = " ".join(p.info["cmdline"] or [])
-            if "code_harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
-                out.append((p.pid, cmd[:80]))
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
-    return out
 
 def test_exception_is_runtime_error():
     r = compute_code_score("code", resp("x = int(input())\nprint(1 // (x - x))"), stdin_gt(("3", "1")))

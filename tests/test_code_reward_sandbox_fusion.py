@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from archer.reward.code_grader import compute_code_score, compute_code_score_batch
+from code_reward_support import resp, stdin_gt
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -94,14 +95,6 @@ def grade(service, response, gt, path="/run_code", **kw):
     kw.setdefault("per_test_timeout", 5.0)
     return compute_code_score("code", response, gt, backend="sandbox_fusion",
                               sandbox_fusion_url=base(service) + path, **kw)
-
-
-def resp(code: str) -> str:
-    return f"<think>reasoning</think>\nHere it is:\n```python\n{code}\n```\n"
-
-
-def stdin_gt(*pairs):
-    return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
 
 
 SUM = "a, b = map(int, input().split())\nprint(a + b)"

@@ -24,6 +24,7 @@ import torch
 import verl  # noqa: F401  (loads our plugin, which installs the hook)
 
 from archer.trainer import reward_logging
+from archer.warn_once import _warned as warned_keys  # to re-arm a one-time warning between tests
 
 PROMPT_LENS = [3, 2, 4, 2]
 RESPONSE_LENS = [5, 2, 3, 4]
@@ -170,7 +171,7 @@ def test_v1_compute_metrics_without_reward_extra_keys_is_unchanged_and_warns_onc
     ]
     tq.kv_batch_put(keys=keys, partition_id="plain", fields=list_of_dict_to_tensordict(rows), tags=tags)
     batch = KVBatchMeta(keys=keys, tags=tags, partition_id="plain")
-    reward_logging._warned.discard("v1:absent")
+    warned_keys.discard("reward_logging:v1:absent")
     with caplog.at_level(logging.WARNING, logger=reward_logging.__name__):
         metrics = _run_compute_metrics(_minimal_trainer(), batch)
         _run_compute_metrics(_minimal_trainer(), batch)
@@ -188,8 +189,8 @@ def test_a_failing_fetch_never_breaks_the_metrics_step(tq, caplog):
 
     wrapped = reward_logging.wrap_compute_metrics(original)
     missing = SimpleNamespace(keys=["no_such_key"], tags=[{}], partition_id="no_such_partition")
-    reward_logging._warned.discard("v1:error")
-    reward_logging._warned.discard("v1:absent")
+    warned_keys.discard("reward_logging:v1:error")
+    warned_keys.discard("reward_logging:v1:absent")
     metrics: dict = {}
     with caplog.at_level(logging.WARNING, logger=reward_logging.__name__):
         wrapped(None, missing, metrics, {}, global_steps=3, epoch=0)

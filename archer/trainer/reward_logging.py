@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archer.reward.metrics import NUMERIC_KEYS, reward_extra_metrics
+from archer.warn_once import warn_once
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +41,8 @@ LEGACY_TRAINER_MODULE = "verl.trainer.ppo.ray_trainer"
 EXTRA_FIELDS = "extra_fields"  # v1 TransferQueue field holding each sample's AgentLoopOutput.extra_fields
 _MARK = "__archer_reward_logging__"
 
-_warned: set[str] = set()
-
-
 def _warn_once(key: str, message: str) -> None:
-    if key not in _warned:
-        _warned.add(key)
-        logger.warning(message)
+    warn_once(logger, "reward_logging:" + key, message)
 
 
 # ---------------------------------------------------------------------------------------------- extraction

@@ -28,6 +28,7 @@ from verl.workers.config import PolicyLossConfig
 from verl.workers.utils.padding import no_padding_2_padding
 
 from archer.aspo import ENTROPY_QUANTILE_SCOPES, NEGATIVE_DUAL_CLIP_MODES, aspo_metrics, aspo_token_losses
+from archer.warn_once import warn_once
 
 logger = logging.getLogger(__name__)
 
@@ -126,13 +127,8 @@ def aspo_settings(config: Any) -> AspoPolicyLossConfig:
     return AspoPolicyLossConfig(**values)
 
 
-_warned: set[str] = set()
-
-
 def _warn_once(key: str, message: str) -> None:
-    if key not in _warned:
-        _warned.add(key)
-        logger.warning(message)
+    warn_once(logger, "verl_adapter:" + key, message)
 
 
 def missing_entropy_error() -> ValueError:

@@ -23,7 +23,6 @@ The two-rank test runs this file as a script in two subprocesses (``--worker``).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import subprocess
@@ -31,7 +30,6 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
-from typing import Optional
 
 import pytest
 import torch
@@ -39,10 +37,13 @@ import torch.distributed as dist
 
 import verl  # noqa: F401  (loads archer's verl plugin: loss_mode=aspo and the wrapped ppo_loss)
 import verl.workers.utils.losses as verl_losses
-from verl.plugin.platform import PlatformBase, PlatformRegistry, platform_manager, set_platform
+from verl.plugin.platform import platform_manager
 
 import archer.trainer
 from archer.trainer.verl_adapter import AspoPolicyLossConfig
+
+# CPU platform, engine registration, gloo group and tiny model (shared with the export tests)
+from verl_cpu_support import VOCAB, build_tiny_model, init_gloo, use_cpu_platform
 
 CONFIG_DIR = Path(archer.trainer.__file__).resolve().parent / "config"
 
@@ -55,8 +56,7 @@ ASPO_METRICS = (
     "actor/is_ratio_mean_pos",
 )
 
-# tiny model / batch sizes
-VOCAB = 64
+# batch sizes
 N_RESPONSES = 4
 PROMPT_LEN = 4
 RESPONSE_LEN = 10
@@ -77,136 +77,7 @@ OFF_POLICY_RATIOS = (1.3, 1 / 1.3, 0.25, 4.0)
 
 
 # ---------------------------------------------------------------------------------------------------
-# CPU platform and engine registration (verl's plugin mechanisms)
-
-
-class CpuPlatform(PlatformBase):
-    """verl platform for a host without accelerator: device "cpu", gloo collectives."""
-
-    @property
-    def device_name(self) -> str:
-        return "cpu"
-
-    @property
-    def vendor_name(self) -> str:
-        return "cpu"
-
-    @property
-    def device_module(self):
-        return torch.cpu
-
-    def is_available(self) -> bool:
-        return True
-
-    def current_device(self):
-        # verl uses get_device_id() as a `.to(...)` target; on CPU that must be the CPU device itself
-        return "cpu"
-
-    def device_count(self) -> int:
-        return 1
-
-    def set_device(self, device_index) -> None:
-        pass
-
-    def synchronize(self, device_index=None) -> None:
-        pass
-
-    def manual_seed(self, seed: int) -> None:
-        torch.manual_seed(seed)
-
-    def manual_seed_all(self, seed: int) -> None:
-        torch.manual_seed(seed)
-
-    def set_allocator_settings(self, settings: str) -> None:
-        pass
-
-    def empty_cache(self) -> None:
-        pass
-
-    def get_device_capability(self, device_index: int = 0):
-        return None, None
-
-    def communication_backend_name(self) -> str:
-        return "gloo"
-
-    def visible_devices_envvar(self) -> str:
-        return "CUDA_VISIBLE_DEVICES"
-
-    @contextlib.contextmanager
-    def nvtx_range(self, msg: str):
-        yield
-
-    def profiler_start(self) -> None:
-        pass
-
-    def profiler_stop(self) -> None:
-        pass
-
-    def ray_resource_name(self) -> str:
-        return "CPU"
-
-    def ray_noset_envvars(self) -> list[str]:
-        return []
-
-    def is_ipc_supported(self) -> bool:
-        return False
-
-    def cudart(self):
-        return None
-
-
-def use_cpu_platform() -> Optional[PlatformBase]:
-    """Make verl run on CPU; returns the platform that was installed before (None if none was)."""
-    previous = platform_manager._current_platform
-    if PlatformRegistry.get("cpu") is None:
-        PlatformRegistry.register(platform="cpu")(CpuPlatform)
-    set_platform(CpuPlatform())
-
-    # imported only now: verl.workers.engine resolves the platform at import time
-    from verl.workers.engine import EngineRegistry, FSDPEngineWithLMHead
-
-    try:
-        EngineRegistry.get_engine_cls("language_model", "fsdp2")
-    except ValueError:  # nothing registered for device "cpu" yet
-        EngineRegistry.register(model_type="language_model", backend="fsdp2", device="cpu")(FSDPEngineWithLMHead)
-    return previous
-
-
-# ---------------------------------------------------------------------------------------------------
 # tiny model, tokenizer, config
-
-
-def build_tiny_model(model_dir: Path) -> Path:
-    """A 2-layer Qwen2 (hidden 32) and a word-level tokenizer over the same 64 ids, saved locally."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2}
-    vocab.update({f"w{i}": i for i in range(3, VOCAB)})
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>"
-    ).save_pretrained(model_dir)
-
-    config = Qwen2Config(
-        vocab_size=VOCAB,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=64,
-        tie_word_embeddings=False,
-        # a larger init than the default 0.02 gives tokens clearly different entropies
-        initializer_range=0.2,
-        pad_token_id=0,
-        eos_token_id=1,
-        bos_token_id=2,
-    )
-    torch.manual_seed(0)
-    Qwen2ForCausalLM(config).save_pretrained(model_dir)
-    return model_dir
 
 
 def compose_configs(model_dir: Path, *overrides: str, micro_batch_size: int = N_RESPONSES):
@@ -367,15 +238,6 @@ def strictly_above_row_quantile(entropy: torch.Tensor, mask: torch.Tensor, q: fl
         threshold = torch.quantile(entropy[i][valid], q)
         high[i] = valid & (entropy[i] > threshold)
     return high
-
-
-def init_gloo(init_file: Path, rank: int, world_size: int) -> bool:
-    """Start a gloo process group unless one is already up; returns whether this call started it."""
-    if dist.is_initialized():
-        assert dist.get_world_size() == world_size, "an unrelated process group is already initialized"
-        return False
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
-    return True
 
 
 # ---------------------------------------------------------------------------------------------------

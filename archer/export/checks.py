@@ -1,0 +1,179 @@
+"""Input validation of a verl actor checkpoint dir, before anything is merged or written.
+
+verl's ``FSDPCheckpointManager.save_checkpoint`` writes, into ``.../global_step_N/actor``:
+
+- ``model_world_size_{W}_rank_{r}.pt`` for r in 0..W-1: each rank's sharded model state dict
+  (DTensors for sharded parameters, plain tensors for replicated ones);
+- ``optim_world_size_*`` / ``extra_state_world_size_*`` (optimizer, scheduler, RNG: not exported);
+- ``fsdp_config.json`` = ``{"FSDP_version": 1|2, "world_size": W}`` (rank 0);
+- ``huggingface/``: the model config, tokenizer and (when it could be read) generation config;
+- ``lora_train_meta.json`` when the actor was trained with LoRA.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from .errors import ExportError
+
+SHARD_RE = re.compile(r"^model_world_size_(\d+)_rank_(\d+)\.pt$")
+LORA_META = "lora_train_meta.json"
+FSDP_CONFIG = "fsdp_config.json"
+
+
+@dataclass
+class CheckpointInfo:
+    """What the export needs to know about a valid FSDP actor checkpoint dir."""
+
+    path: Path
+    world_size: int
+    fsdp_version: Optional[int]
+    shard_paths: list[Path]
+    hf_config_dir: Path
+    global_step: Optional[int] = None
+    notes: list[str] = field(default_factory=list)
+
+
+def global_step_of(path: Path) -> Optional[int]:
+    """N of the nearest ``global_step_N`` component of ``path`` (None if there is none)."""
+    for part in reversed(path.parts):
+        match = re.fullmatch(r"global_step_(\d+)", part)
+        if match:
+            return int(match.group(1))
+    return None
+
+
+def _read_fsdp_config(path: Path) -> tuple[int, Optional[int]]:
+    config_path = path / FSDP_CONFIG
+    if not config_path.is_file():
+        hint = ""
+        if (path / "actor" / FSDP_CONFIG).is_file():
+            hint = f" It exists under {path / 'actor'}: pass that directory instead."
+        elif any(path.glob("model_world_size_*_rank_*.pt")):
+            hint = (
+                " The shard files are there, so the checkpoint was copied without it: copy fsdp_config.json from "
+                'the original run, or write {"FSDP_version": 2, "world_size": W} with W = the number of '
+                "model_world_size_W_rank_*.pt files."
+            )
+        elif list(path.glob("global_step_*")):
+            hint = " This looks like a run dir: pass one checkpoint, e.g. .../global_step_N/actor."
+        raise ExportError(
+            f"{config_path} not found: {path} is not a verl FSDP actor checkpoint (expected "
+            f".../global_step_N/actor as written by verl's FSDPCheckpointManager).{hint}"
+        )
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, json.JSONDecodeError) as exc:
+        raise ExportError(f"{config_path} is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict):
+        raise ExportError(f"{config_path} must hold a JSON object, found {type(config).__name__}")
+    world_size = config.get("world_size")
+    if not isinstance(world_size, int) or isinstance(world_size, bool) or world_size < 1:
+        raise ExportError(f"{config_path}: key 'world_size' must be a positive integer, found {world_size!r}")
+    version = config.get("FSDP_version")
+    if version is not None and version not in (1, 2):
+        raise ExportError(f"{config_path}: key 'FSDP_version' must be 1 or 2, found {version!r}")
+    return world_size, version
+
+
+def _shard_paths(path: Path, world_size: int) -> list[Path]:
+    found: dict[int, dict[int, Path]] = {}
+    for file in path.iterdir():
+        match = SHARD_RE.match(file.name)
+        if match:
+            found.setdefault(int(match.group(1)), {})[int(match.group(2))] = file
+    if not found:
+        present = sorted(p.name for p in path.iterdir())
+        raise ExportError(
+            f"checkpoint without weights: {path} has no model_world_size_*_rank_*.pt files (it holds: "
+            f"{', '.join(present) or 'nothing'}). The run probably saved without 'model' in "
+            "actor_rollout_ref.actor.checkpoint.save_contents, or the shard files were not copied; "
+            "export a checkpoint that has them."
+        )
+    if world_size not in found:
+        raise ExportError(
+            f"{path / FSDP_CONFIG} says world_size {world_size}, but the model shards are for world size "
+            f"{sorted(found)} (model_world_size_W_rank_*.pt): the files come from different runs or were renamed"
+        )
+    ranks = found[world_size]
+    missing = [r for r in range(world_size) if r not in ranks]
+    if missing:
+        names = ", ".join(f"model_world_size_{world_size}_rank_{r}.pt" for r in missing)
+        raise ExportError(f"{path}: missing model shard file(s) {names}; every rank's shard is needed to merge")
+    extra = sorted(r for r in ranks if r >= world_size)
+    if extra:
+        raise ExportError(f"{path}: shard file(s) for rank(s) {extra} beyond world_size {world_size}")
+    for rank in range(world_size):
+        if ranks[rank].stat().st_size == 0:
+            raise ExportError(f"{ranks[rank]} is empty (an interrupted save?)")
+    return [ranks[r] for r in range(world_size)]
+
+
+def _hf_config_dir(path: Path, override: Optional[Path]) -> Path:
+    hf_dir = Path(override) if override is not None else path / "huggingface"
+    if not (hf_dir / "config.json").is_file():
+        how = "--hf-config-dir"
+        if override is None:
+            how = "the checkpoint (verl writes it on rank 0 under huggingface/)"
+        raise ExportError(
+            f"{hf_dir / 'config.json'} not found ({how}); the model architecture is read from it. Pass "
+            "--hf-config-dir DIR with the config.json and tokenizer files of the model that was trained."
+        )
+    return hf_dir
+
+
+def refuse_lora(path: Path, shard_keys: Optional[list[str]] = None) -> None:
+    """Raise for a LoRA checkpoint (adapter metadata or ``lora_`` parameters in the shards)."""
+    lora_keys = [k for k in (shard_keys or []) if "lora_" in k]
+    if not (path / LORA_META).is_file() and not lora_keys:
+        return
+    evidence = f"{path / LORA_META} exists" if (path / LORA_META).is_file() else f"shard keys such as {lora_keys[0]!r}"
+    raise ExportError(
+        f"{path} is a LoRA checkpoint ({evidence}); archer.export refuses it: verl's merger writes the *base* "
+        "weights as the model and the adapter separately (lora_adapter/), so a release made from it would not be "
+        "the trained policy. To release it: run `python -m verl.model_merger merge --backend fsdp --local_dir "
+        f"{path} --target_dir DIR`, then merge DIR/lora_adapter into the base model with peft "
+        "(PeftModel.from_pretrained(base, DIR/lora_adapter).merge_and_unload().save_pretrained(OUT)); for a "
+        "save_lora_only checkpoint the base model must come from the original model path."
+    )
+
+
+def inspect_checkpoint(checkpoint_dir: Path, hf_config_dir: Optional[Path] = None) -> CheckpointInfo:
+    """Validate an FSDP actor checkpoint dir; raises ExportError naming the file and the fix."""
+    path = Path(checkpoint_dir).expanduser()
+    if not path.exists():
+        raise ExportError(f"checkpoint dir {path} does not exist")
+    if not path.is_dir():
+        raise ExportError(f"checkpoint dir {path} is a file, not a directory (expected .../global_step_N/actor)")
+    world_size, version = _read_fsdp_config(path)
+    shard_paths = _shard_paths(path, world_size)
+    refuse_lora(path)
+    info = CheckpointInfo(
+        path=path,
+        world_size=world_size,
+        fsdp_version=version,
+        shard_paths=shard_paths,
+        hf_config_dir=_hf_config_dir(path, hf_config_dir),
+        global_step=global_step_of(path.resolve()),
+    )
+    if world_size == 1:
+        info.notes.append("world_size 1 checkpoint: one shard file holds the whole model")
+    return info
+
+
+def check_out_dir(out_dir: Path, overwrite: bool, checkpoint_dir: Path) -> Path:
+    """Refuse to write into a non-empty dir (unless overwrite) or into the checkpoint itself."""
+    out = Path(out_dir).expanduser()
+    ckpt = Path(checkpoint_dir).expanduser().resolve()
+    resolved = out.resolve()
+    if resolved == ckpt or ckpt in resolved.parents:
+        raise ExportError(f"output dir {out} is inside the checkpoint dir {ckpt}; choose a separate directory")
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"output dir {out} is a file")
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ExportError(f"output dir {out} is not empty; choose a new directory or pass --overwrite")
+    return out

@@ -1,0 +1,161 @@
+"""verl on a CPU-only host: a "cpu" platform, FSDP2 engine registration, a gloo group and a tiny model.
+
+Shared by the tests that drive verl's real FSDP2 engine (``test_actor_step_through_verl_engine.py``,
+``test_export_*.py``). verl detects no accelerator on a CPU-only host and falls back to the CUDA
+platform (``get_device_name() == "cuda"``); these helpers route around it with verl's own extension
+points: a small ``PlatformBase`` subclass registered as "cpu" and installed with ``set_platform``, and
+``FSDPEngineWithLMHead`` registered in ``EngineRegistry`` for device "cpu".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Optional
+
+import torch
+import torch.distributed as dist
+
+from verl.plugin.platform import PlatformBase, PlatformRegistry, platform_manager, set_platform
+
+# vocabulary size of the tiny model and its word-level tokenizer
+VOCAB = 64
+
+
+class CpuPlatform(PlatformBase):
+    """verl platform for a host without accelerator: device "cpu", gloo collectives."""
+
+    @property
+    def device_name(self) -> str:
+        return "cpu"
+
+    @property
+    def vendor_name(self) -> str:
+        return "cpu"
+
+    @property
+    def device_module(self):
+        return torch.cpu
+
+    def is_available(self) -> bool:
+        return True
+
+    def current_device(self):
+        # verl uses get_device_id() as a `.to(...)` target; on CPU that must be the CPU device itself
+        return "cpu"
+
+    def device_count(self) -> int:
+        return 1
+
+    def set_device(self, device_index) -> None:
+        pass
+
+    def synchronize(self, device_index=None) -> None:
+        pass
+
+    def manual_seed(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def manual_seed_all(self, seed: int) -> None:
+        torch.manual_seed(seed)
+
+    def set_allocator_settings(self, settings: str) -> None:
+        pass
+
+    def empty_cache(self) -> None:
+        pass
+
+    def get_device_capability(self, device_index: int = 0):
+        return None, None
+
+    def communication_backend_name(self) -> str:
+        return "gloo"
+
+    def visible_devices_envvar(self) -> str:
+        return "CUDA_VISIBLE_DEVICES"
+
+    @contextlib.contextmanager
+    def nvtx_range(self, msg: str):
+        yield
+
+    def profiler_start(self) -> None:
+        pass
+
+    def profiler_stop(self) -> None:
+        pass
+
+    def ray_resource_name(self) -> str:
+        return "CPU"
+
+    def ray_noset_envvars(self) -> list[str]:
+        return []
+
+    def is_ipc_supported(self) -> bool:
+        return False
+
+    def cudart(self):
+        return None
+
+
+def use_cpu_platform() -> Optional[PlatformBase]:
+    """Make verl run on CPU; returns the platform that was installed before (None if none was)."""
+    previous = platform_manager._current_platform
+    if PlatformRegistry.get("cpu") is None:
+        PlatformRegistry.register(platform="cpu")(CpuPlatform)
+    set_platform(CpuPlatform())
+
+    # imported only now: verl.workers.engine resolves the platform at import time
+    from verl.workers.engine import EngineRegistry, FSDPEngineWithLMHead
+
+    try:
+        EngineRegistry.get_engine_cls("language_model", "fsdp2")
+    except ValueError:  # nothing registered for device "cpu" yet
+        EngineRegistry.register(model_type="language_model", backend="fsdp2", device="cpu")(FSDPEngineWithLMHead)
+    return previous
+
+
+def restore_platform(previous: Optional[PlatformBase]) -> None:
+    """Put back the platform that ``use_cpu_platform`` returned."""
+    platform_manager._current_platform = previous
+
+
+def init_gloo(init_file: Path, rank: int, world_size: int) -> bool:
+    """Start a gloo process group unless one is already up; returns whether this call started it."""
+    if dist.is_initialized():
+        assert dist.get_world_size() == world_size, "an unrelated process group is already initialized"
+        return False
+    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world_size)
+    return True
+
+
+def build_tiny_model(model_dir: Path) -> Path:
+    """A 2-layer Qwen2 (hidden 32) and a word-level tokenizer over the same 64 ids, saved locally."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2}
+    vocab.update({f"w{i}": i for i in range(3, VOCAB)})
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>"
+    ).save_pretrained(model_dir)
+
+    config = Qwen2Config(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        tie_word_embeddings=False,
+        # a larger init than the default 0.02 gives tokens clearly different entropies
+        initializer_range=0.2,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+    )
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).save_pretrained(model_dir)
+    return model_dir

@@ -43,6 +43,8 @@ CODE_SOURCES = [
     "LiveCodeBench-v6",
     "code",
     "codecontests",
+    "archer2_code",
+    "my_dataset_code",
     "taco",
     "apps",
     "humaneval",

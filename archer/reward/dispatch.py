@@ -72,7 +72,7 @@ _MATH_NAMES = {
     "omni-math",
 }
 _MATH_PREFIXES = ("aime", "amc", "minerva", "olympiad")
-_CODE_NAMES = {"codecontests", "code_contests", "taco", "apps", "humaneval", "humanevalplus", "mbpp"}
+_CODE_NAMES = {"archer2_code", "codecontests", "code_contests", "taco", "apps", "humaneval", "humanevalplus", "mbpp"}
 _CODE_PREFIXES = ("livecodebench", "code", "humaneval", "lcb")
 
 
@@ -90,14 +90,14 @@ def classify(data_source: Any) -> str:
         if not isinstance(data_source, str):
             raise ValueError(f"data_source must be a string, got {data_source!r}")
     for name in _names(data_source):
-        if name in _CODE_NAMES or name.startswith(_CODE_PREFIXES):
+        if name in _CODE_NAMES or name.startswith(_CODE_PREFIXES) or name.endswith("_code"):
             return "code"
         if name in _MATH_NAMES or name.startswith(_MATH_PREFIXES) or "math" in name:
             return "math"
     raise ValueError(
         f"unknown data_source {data_source!r}: no grader for it. Math sources: names containing 'math', "
         f"{sorted(_MATH_NAMES)} and prefixes {_MATH_PREFIXES}; code sources: {sorted(_CODE_NAMES)} and "
-        f"prefixes {_CODE_PREFIXES}. Add it in archer/reward/dispatch.py."
+        f"prefixes {_CODE_PREFIXES} or the suffix '_code'. Add it in archer/reward/dispatch.py."
     )
 
 

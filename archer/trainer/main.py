@@ -2,13 +2,20 @@
 
     python -m archer.trainer.main [--config-name aspo_paper] [hydra overrides ...]
     python -m archer.trainer.main --cfg job        # print the composed config (works on CPU)
+    python -m archer.trainer.dry_run [overrides]   # compose + verl's validation + data/reward checks (CPU)
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import hydra
 
 import archer.trainer.verl_adapter as verl_adapter  # registers loss_mode=aspo even with plugins disabled
+
+# the hydra config this entry point composes (archer.trainer.dry_run composes the same one)
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+CONFIG_NAME = "aspo_trainer"
 
 
 def check_aspo_config(config) -> None:
@@ -20,7 +27,7 @@ def check_aspo_config(config) -> None:
         raise verl_adapter.missing_entropy_error()
 
 
-@hydra.main(config_path="config", config_name="aspo_trainer", version_base=None)
+@hydra.main(config_path=str(CONFIG_DIR), config_name=CONFIG_NAME, version_base=None)
 def main(config) -> None:
     from verl.trainer.main_ppo import main as verl_main
 

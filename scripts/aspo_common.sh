@@ -1,0 +1,378 @@
+# shellcheck shell=bash
+# Shared body of scripts/run_aspo_math.sh and scripts/run_aspo_code.sh (sourced, not run).
+#
+# The caller sets ASPO_TASK (math | code) and its task defaults (EXPERIMENT_NAME, VAL_SETS), then calls
+#   aspo_main "$@"
+# Every value below is `${VAR:-default}`: set the environment variable to change it, or append hydra
+# overrides after the flags (they come last, so they win). docs/launch.md lists every variable.
+#
+# Sources cited in the comments:
+#   [A2]   Archer2.0 (the ASPO authors' release), scripts/train/run_archer2.0_qwen2.5_1.5b_{math,code}.sh
+#          at github.com/wizard-III/Archer2.0 b08d963 (both scripts use the same values; the model they
+#          load is DeepSeek-R1-Distill-Qwen-1.5B despite the "qwen2.5" file names)
+#   [spec] the settings table of this project's launcher issue ("the paper's / Archer2.0's settings")
+#   [verl] how verl 0.9.1 reads the key (verl/trainer/config/_generated_ppo_trainer.yaml and the v1 trainer)
+
+aspo_log() { echo "[run_aspo_${ASPO_TASK}] $*" >&2; }
+aspo_die() {
+  aspo_log "error: $*"
+  exit 1
+}
+
+aspo_usage() {
+  cat <<EOF
+usage: bash scripts/run_aspo_${ASPO_TASK}.sh [--dry-run] [--help] [hydra overrides ...]
+
+ASPO (${ASPO_TASK}) on DeepSeek-R1-Distill-Qwen-1.5B with the Archer2.0 / paper settings, through
+python -m archer.trainer.main (verl 0.9.1). Every setting is an environment variable (docs/launch.md);
+hydra overrides after the flags are applied last and win, e.g.
+  bash scripts/run_aspo_${ASPO_TASK}.sh trainer.total_epochs=1 actor_rollout_ref.rollout.n=8
+
+  --dry-run   CPU-only check: compose the full config, validate it with verl, load the reward, check the
+              data files (a missing one is reported with the prepare command a real run executes), print
+              the resolved config as YAML on stdout (logs on stderr). Downloads and installs nothing.
+  --help      this text
+
+Without --dry-run (GPU node): checks that verl, vLLM and archer are installed (ARCHER_AUTO_INSTALL=1
+installs them; otherwise prints the commands), prepares missing data with python -m archer.data prepare,
+with NNODES>1 checks that every Ray node and GPU joined (python -m archer.trainer.ray_check), then trains.
+The resolved config is saved as \$CKPT_DIR/config.yaml and the console log as \$CKPT_DIR/train.log.
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------------
+# settings (environment variable -> default); task files set theirs before sourcing
+
+aspo_defaults() {
+  REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+  PYTHON=${PYTHON:-python3}
+
+  # model: hub id or local dir [spec; A2 loads ./models/DeepSeek-R1-Distill-Qwen-1.5B]
+  MODEL_PATH=${MODEL_PATH:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}
+  # ASPO preset: archer2 = eps 0.2, eps 0.4 for tokens above the 0.8 entropy quantile, dual clip c 3 [A2
+  # low/high_entropy_clip_ratio_*, token_entropy_quantile=0.8, clip_ratio_c=3.0]; paper = uniform eps 0.2
+  ASPO_PRESET=${ASPO_PRESET:-archer2}
+  ADV_ESTIMATOR=${ADV_ESTIMATOR:-grpo}                         # [A2 adv_estimator=grpo]
+
+  # data: files written by `python -m archer.data prepare` (shared data contract)
+  DATA_DIR=${DATA_DIR:-$REPO_ROOT/data}
+  TRAIN_FILE=${TRAIN_FILE:-$DATA_DIR/train/${ASPO_TASK}.parquet}
+  EVAL_DIR=${EVAL_DIR:-$DATA_DIR/eval}
+  MAX_PROMPT_LENGTH=${MAX_PROMPT_LENGTH:-2048}                 # [A2 max_prompt_length=1024*2]
+  MAX_RESPONSE_LENGTH=${MAX_RESPONSE_LENGTH:-32768}            # [A2 max_response_length=1024*32]
+  TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-64}                     # prompts per step [A2 train_prompt_bsz=64]
+  PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-16}               # prompts per update [A2 train_prompt_mini_bsz=16]
+  FILTER_OVERLONG_PROMPTS=${FILTER_OVERLONG_PROMPTS:-True}     # [A2 data.filter_overlong_prompts=True]
+
+  # rollout [A2: n_resp_per_prompt=16, temperature=1.0, top_p=1.0, top_k=-1, gen_tp=1,
+  # gpu_memory_utilization=0.75, enable_chunked_prefill=True, max_num_batched_tokens = max_model_len =
+  # prompt + response]
+  ROLLOUT_ENGINE=${ROLLOUT_ENGINE:-vllm}
+  N_RESPONSES=${N_RESPONSES:-16}
+  TEMPERATURE=${TEMPERATURE:-1.0}
+  TOP_P=${TOP_P:-1.0}
+  TOP_K=${TOP_K:--1}
+  ROLLOUT_TP=${ROLLOUT_TP:-1}
+  ROLLOUT_GPU_MEMORY_UTILIZATION=${ROLLOUT_GPU_MEMORY_UTILIZATION:-0.75}
+  ENABLE_CHUNKED_PREFILL=${ENABLE_CHUNKED_PREFILL:-True}
+  ROLLOUT_MAX_MODEL_LEN=${ROLLOUT_MAX_MODEL_LEN:-$((MAX_PROMPT_LENGTH + MAX_RESPONSE_LENGTH))}
+  ROLLOUT_MAX_NUM_BATCHED_TOKENS=${ROLLOUT_MAX_NUM_BATCHED_TOKENS:-$((MAX_PROMPT_LENGTH + MAX_RESPONSE_LENGTH))}
+  # validation sampling [A2: v_n=4, v_temperature=0.6, v_top_p=0.95, do_sample=True]
+  VAL_N=${VAL_N:-4}
+  VAL_TEMPERATURE=${VAL_TEMPERATURE:-0.6}
+  VAL_TOP_P=${VAL_TOP_P:-0.95}
+
+  # optimisation [A2: lr=1e-6, lr_warmup_steps=10, weight_decay=0.1, grad_clip=1.0, ppo_epochs=3,
+  # entropy_coeff=0, loss_agg_mode=token-mean]
+  LR=${LR:-1e-6}
+  LR_WARMUP_STEPS=${LR_WARMUP_STEPS:-10}
+  WEIGHT_DECAY=${WEIGHT_DECAY:-0.1}
+  # [verl] 0.9.1's FSDP engine clips with actor.optim.clip_grad; actor.grad_clip is kept equal (unread)
+  GRAD_CLIP=${GRAD_CLIP:-1.0}
+  PPO_EPOCHS=${PPO_EPOCHS:-3}
+  ENTROPY_COEFF=${ENTROPY_COEFF:-0}
+  LOSS_AGG_MODE=${LOSS_AGG_MODE:-token-mean}
+  # KL [A2: use_kl_loss=True, kl_loss_coef=0.001, kl_loss_type=low_var_kl, use_kl_in_reward=False, kl_coef=0.0]
+  USE_KL_LOSS=${USE_KL_LOSS:-True}
+  KL_LOSS_COEF=${KL_LOSS_COEF:-0.001}
+  KL_LOSS_TYPE=${KL_LOSS_TYPE:-low_var_kl}
+  USE_KL_IN_REWARD=${USE_KL_IN_REWARD:-False}
+  KL_IN_REWARD_COEF=${KL_IN_REWARD_COEF:-0.0}
+
+  # memory / throughput. [A2] used micro batch 1 per GPU without dynamic batching and a token cap of
+  # prompt + response (34,816) per GPU; here verl's dynamic batching packs short responses up to that
+  # same cap (same peak memory as one full-length sequence, fewer forward passes). Token-mean losses use
+  # verl's global batch token count, so the update does not depend on the packing.
+  USE_DYNAMIC_BSZ=${USE_DYNAMIC_BSZ:-True}
+  PPO_MAX_TOKEN_LEN_PER_GPU=${PPO_MAX_TOKEN_LEN_PER_GPU:-$((MAX_PROMPT_LENGTH + MAX_RESPONSE_LENGTH))}
+  LOG_PROB_MAX_TOKEN_LEN_PER_GPU=${LOG_PROB_MAX_TOKEN_LEN_PER_GPU:-$((MAX_PROMPT_LENGTH + MAX_RESPONSE_LENGTH))}
+  MICRO_BATCH_SIZE_PER_GPU=${MICRO_BATCH_SIZE_PER_GPU:-1}      # used when USE_DYNAMIC_BSZ=False [A2]
+  SP_SIZE=${SP_SIZE:-1}                                        # Ulysses sequence parallel [A2 sp_size=1]
+  GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-True}       # [A2]
+  OFFLOAD=${OFFLOAD:-False}                                    # FSDP param/optimizer offload [A2 offload=False]
+
+  # reward: archer's compute_score through verl's DAPO reward manager, which adds the overlong penalty
+  # [A2: reward_manager with overlong_buffer.enable=True, len=16, penalty_factor=1.0]
+  REWARD_MANAGER=${REWARD_MANAGER:-dapo}
+  OVERLONG_BUFFER=${OVERLONG_BUFFER:-True}
+  OVERLONG_BUFFER_LEN=${OVERLONG_BUFFER_LEN:-16}
+  OVERLONG_PENALTY_FACTOR=${OVERLONG_PENALTY_FACTOR:-1.0}
+  OVERLONG_BUFFER_LOG=${OVERLONG_BUFFER_LOG:-False}
+  # group filtering: drop groups whose 16 responses are all correct or all wrong [A2 +trainer.rejection_sample=True
+  # drops them; verl 0.9.1's v1 trainer evicts them by algorithm.filter_groups and refills the batch with
+  # fresh prompts (DAPO). metric acc = archer.reward's 0/1 correctness; max_num_gen_batches is ignored by
+  # the v1 trainer (0 = no limit)]
+  FILTER_GROUPS=${FILTER_GROUPS:-True}
+  FILTER_GROUPS_METRIC=${FILTER_GROUPS_METRIC:-acc}
+  FILTER_GROUPS_MAX_NUM_GEN_BATCHES=${FILTER_GROUPS_MAX_NUM_GEN_BATCHES:-0}
+
+  # cluster [A2: n_gpus_per_node=8, nnodes=1]
+  NNODES=${NNODES:-1}
+  GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+  RAY_WAIT_TIMEOUT=${RAY_WAIT_TIMEOUT:-300}                    # seconds ray_check waits for nodes to join
+
+  # trainer [A2: save_freq=10, resume_mode=auto, test_freq=-1, val_before_train=False, total_epochs=10,
+  # logger console+wandb]. A2 evaluates the saved checkpoints offline (python -m archer.eval here) instead of
+  # validating in training; set TEST_FREQ=10 to validate every 10 steps on the eval sets.
+  SAVE_FREQ=${SAVE_FREQ:-10}
+  RESUME_MODE=${RESUME_MODE:-auto}
+  TEST_FREQ=${TEST_FREQ:--1}
+  VAL_BEFORE_TRAIN=${VAL_BEFORE_TRAIN:-False}
+  TOTAL_EPOCHS=${TOTAL_EPOCHS:-10}
+  PROJECT_NAME=${PROJECT_NAME:-archer}
+  CKPT_DIR=${CKPT_DIR:-$REPO_ROOT/checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME}
+  TENSORBOARD_DIR=${TENSORBOARD_DIR:-$CKPT_DIR/tensorboard}
+  # console + tensorboard always; wandb too when it is configured (WANDB_API_KEY or WANDB_MODE set), since
+  # wandb without a key stops a non-interactive run
+  if [ -z "${LOGGER:-}" ]; then
+    if [ -n "${WANDB_API_KEY:-}" ] || [ -n "${WANDB_MODE:-}" ]; then
+      LOGGER='[console,wandb,tensorboard]'
+    else
+      LOGGER='[console,tensorboard]'
+    fi
+  fi
+}
+
+# hydra list of single-quoted paths: ['a','b']
+aspo_hydra_list() {
+  local out="" item
+  for item in "$@"; do
+    out+="${out:+,}'${item}'"
+  done
+  printf '[%s]' "$out"
+}
+
+aspo_overrides() {
+  local val_files=() name
+  for name in $VAL_SETS; do
+    val_files+=("$EVAL_DIR/$name.parquet")
+  done
+  OVERRIDES=(
+    "aspo_preset=$ASPO_PRESET"
+    "algorithm.adv_estimator=$ADV_ESTIMATOR"
+    "data.train_files=$(aspo_hydra_list "$TRAIN_FILE")"
+    "data.val_files=$(aspo_hydra_list "${val_files[@]}")"
+    "data.prompt_key=prompt"
+    "data.max_prompt_length=$MAX_PROMPT_LENGTH"
+    "data.max_response_length=$MAX_RESPONSE_LENGTH"
+    "data.train_batch_size=$TRAIN_BATCH_SIZE"
+    "data.filter_overlong_prompts=$FILTER_OVERLONG_PROMPTS"
+    "data.truncation=error"
+    "actor_rollout_ref.model.path=$MODEL_PATH"
+    "actor_rollout_ref.model.use_remove_padding=True"
+    "actor_rollout_ref.model.enable_gradient_checkpointing=$GRADIENT_CHECKPOINTING"
+    "actor_rollout_ref.actor.ppo_mini_batch_size=$PPO_MINI_BATCH_SIZE"
+    "actor_rollout_ref.actor.ppo_epochs=$PPO_EPOCHS"
+    "actor_rollout_ref.actor.optim.lr=$LR"
+    "actor_rollout_ref.actor.optim.lr_warmup_steps=$LR_WARMUP_STEPS"
+    "actor_rollout_ref.actor.optim.weight_decay=$WEIGHT_DECAY"
+    "actor_rollout_ref.actor.optim.clip_grad=$GRAD_CLIP"
+    "actor_rollout_ref.actor.grad_clip=$GRAD_CLIP"
+    "actor_rollout_ref.actor.entropy_coeff=$ENTROPY_COEFF"
+    "actor_rollout_ref.actor.loss_agg_mode=$LOSS_AGG_MODE"
+    "actor_rollout_ref.actor.use_kl_loss=$USE_KL_LOSS"
+    "actor_rollout_ref.actor.kl_loss_coef=$KL_LOSS_COEF"
+    "actor_rollout_ref.actor.kl_loss_type=$KL_LOSS_TYPE"
+    "actor_rollout_ref.actor.use_dynamic_bsz=$USE_DYNAMIC_BSZ"
+    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=$PPO_MAX_TOKEN_LEN_PER_GPU"
+    "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=$MICRO_BATCH_SIZE_PER_GPU"
+    "actor_rollout_ref.actor.ulysses_sequence_parallel_size=$SP_SIZE"
+    "actor_rollout_ref.actor.fsdp_config.param_offload=$OFFLOAD"
+    "actor_rollout_ref.actor.fsdp_config.optimizer_offload=$OFFLOAD"
+    "actor_rollout_ref.ref.fsdp_config.param_offload=$OFFLOAD"
+    "actor_rollout_ref.ref.ulysses_sequence_parallel_size=$SP_SIZE"
+    "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=$MICRO_BATCH_SIZE_PER_GPU"
+    "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=$LOG_PROB_MAX_TOKEN_LEN_PER_GPU"
+    "actor_rollout_ref.rollout.name=$ROLLOUT_ENGINE"
+    "actor_rollout_ref.rollout.n=$N_RESPONSES"
+    "actor_rollout_ref.rollout.temperature=$TEMPERATURE"
+    "actor_rollout_ref.rollout.top_p=$TOP_P"
+    "actor_rollout_ref.rollout.top_k=$TOP_K"
+    "actor_rollout_ref.rollout.tensor_model_parallel_size=$ROLLOUT_TP"
+    "actor_rollout_ref.rollout.gpu_memory_utilization=$ROLLOUT_GPU_MEMORY_UTILIZATION"
+    "actor_rollout_ref.rollout.enable_chunked_prefill=$ENABLE_CHUNKED_PREFILL"
+    "actor_rollout_ref.rollout.max_model_len=$ROLLOUT_MAX_MODEL_LEN"
+    "actor_rollout_ref.rollout.max_num_batched_tokens=$ROLLOUT_MAX_NUM_BATCHED_TOKENS"
+    "actor_rollout_ref.rollout.log_prob_micro_batch_size_per_gpu=$MICRO_BATCH_SIZE_PER_GPU"
+    "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=$LOG_PROB_MAX_TOKEN_LEN_PER_GPU"
+    "actor_rollout_ref.rollout.val_kwargs.n=$VAL_N"
+    "actor_rollout_ref.rollout.val_kwargs.temperature=$VAL_TEMPERATURE"
+    "actor_rollout_ref.rollout.val_kwargs.top_p=$VAL_TOP_P"
+    "actor_rollout_ref.rollout.val_kwargs.do_sample=True"
+    "algorithm.use_kl_in_reward=$USE_KL_IN_REWARD"
+    "algorithm.kl_ctrl.kl_coef=$KL_IN_REWARD_COEF"
+    "algorithm.filter_groups.enable=$FILTER_GROUPS"
+    "algorithm.filter_groups.metric=$FILTER_GROUPS_METRIC"
+    "algorithm.filter_groups.max_num_gen_batches=$FILTER_GROUPS_MAX_NUM_GEN_BATCHES"
+    "reward.reward_manager.name=$REWARD_MANAGER"
+    "reward.custom_reward_function.path=pkg://archer.reward"
+    "reward.custom_reward_function.name=compute_score"
+    # [verl] the DAPO reward manager reads reward.reward_kwargs (not in verl's schema, hence ++)
+    "++reward.reward_kwargs.overlong_buffer_cfg.enable=$OVERLONG_BUFFER"
+    "++reward.reward_kwargs.overlong_buffer_cfg.len=$OVERLONG_BUFFER_LEN"
+    "++reward.reward_kwargs.overlong_buffer_cfg.penalty_factor=$OVERLONG_PENALTY_FACTOR"
+    "++reward.reward_kwargs.overlong_buffer_cfg.log=$OVERLONG_BUFFER_LOG"
+    "++reward.reward_kwargs.max_resp_len=\${data.max_response_length}"
+    "trainer.nnodes=$NNODES"
+    "trainer.n_gpus_per_node=$GPUS_PER_NODE"
+    "trainer.save_freq=$SAVE_FREQ"
+    "trainer.resume_mode=$RESUME_MODE"
+    "trainer.test_freq=$TEST_FREQ"
+    "trainer.val_before_train=$VAL_BEFORE_TRAIN"
+    "trainer.total_epochs=$TOTAL_EPOCHS"
+    "trainer.logger=$LOGGER"
+    "trainer.project_name=$PROJECT_NAME"
+    "trainer.experiment_name=$EXPERIMENT_NAME"
+    "trainer.default_local_dir=$CKPT_DIR"
+    "trainer.validation_data_dir=$CKPT_DIR/val_generations"
+    # verl's tracking reads TENSORBOARD_DIR in the Ray trainer process: hand it over through the job's env
+    "++ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR=$TENSORBOARD_DIR"
+  )
+  if [ -n "${RESUME_FROM_PATH:-}" ]; then
+    OVERRIDES+=("trainer.resume_mode=resume_path" "trainer.resume_from_path=$RESUME_FROM_PATH")
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------------
+# fresh-node checks (real runs only)
+
+aspo_install_hint() {
+  local hint="cd $REPO_ROOT && pip install -r requirements.txt && pip install -e . --no-deps"
+  if [ "$ASPO_TASK" = code ]; then
+    hint+=" && apt-get install -y bubblewrap"
+  fi
+  echo "$hint"
+}
+
+# whether $PYTHON can import a module (found, not imported: importing verl takes seconds)
+aspo_has_module() {
+  "$PYTHON" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" >/dev/null 2>&1
+}
+
+aspo_missing_software() {
+  local missing=()
+  aspo_has_module verl || missing+=("verl")
+  if [ "$ROLLOUT_ENGINE" = vllm ]; then
+    aspo_has_module vllm || missing+=("vllm")
+  fi
+  # Ray workers load archer through verl's plugin entry point: archer must be pip-installed, not just on PYTHONPATH
+  "$PYTHON" -c "import sys, importlib.metadata as m; sys.exit(0 if any(e.name == 'archer' for e in m.entry_points(group='verl.plugins')) else 1)" \
+    >/dev/null 2>&1 || missing+=("archer (pip install -e .)")
+  if [ "$ASPO_TASK" = code ] && ! command -v bwrap >/dev/null 2>&1; then
+    missing+=("bubblewrap (the code reward's sandbox)")
+  fi
+  printf '%s\n' "${missing[@]}"
+}
+
+aspo_ensure_software() {
+  local missing
+  missing=$(aspo_missing_software)
+  [ -z "$missing" ] && return 0
+  if [ "${ARCHER_AUTO_INSTALL:-0}" != 1 ]; then
+    aspo_die "missing on this node: $(echo "$missing" | paste -sd ',' -). Install with:
+    $(aspo_install_hint)
+  or rerun with ARCHER_AUTO_INSTALL=1 to let this script do it."
+  fi
+  aspo_log "installing (ARCHER_AUTO_INSTALL=1): $(echo "$missing" | paste -sd ',' -)"
+  (cd "$REPO_ROOT" && "$PYTHON" -m pip install -r requirements.txt && "$PYTHON" -m pip install --no-deps -e .) >&2 \
+    || aspo_die "pip install failed; run by hand: $(aspo_install_hint)"
+  if [ "$ASPO_TASK" = code ] && ! command -v bwrap >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap) >&2 \
+        || aspo_die "apt-get install bubblewrap failed"
+    else
+      aspo_die "install bubblewrap (needs root): sudo apt-get install -y bubblewrap"
+    fi
+  fi
+  missing=$(aspo_missing_software)
+  [ -z "$missing" ] || aspo_die "still missing after installing: $(echo "$missing" | paste -sd ',' -)"
+}
+
+aspo_check_gpus() {
+  command -v nvidia-smi >/dev/null 2>&1 \
+    || aspo_die "no NVIDIA driver here (nvidia-smi not found); on a CPU machine use --dry-run"
+  local n
+  n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
+  if [ "$NNODES" -le 1 ] && [ "$n" -lt "$GPUS_PER_NODE" ]; then
+    aspo_die "GPUS_PER_NODE=$GPUS_PER_NODE but nvidia-smi lists $n GPU(s); set GPUS_PER_NODE=$n (and check that TRAIN_BATCH_SIZE * N_RESPONSES is divisible by it)"
+  fi
+}
+
+aspo_check_ray_cluster() {
+  # NNODES>1 runs on an existing Ray cluster (docs/launch.md): RAY_ADDRESS, or the cluster that
+  # `ray start --head` started on this node ("auto"). verl's ray.init() then joins it (RAY_ADDRESS is exported).
+  export RAY_ADDRESS=${RAY_ADDRESS:-auto}
+  aspo_log "checking the Ray cluster at $RAY_ADDRESS: $NNODES nodes x $GPUS_PER_NODE GPUs"
+  "$PYTHON" -m archer.trainer.ray_check --address "$RAY_ADDRESS" --nodes "$NNODES" \
+    --gpus-per-node "$GPUS_PER_NODE" --timeout "$RAY_WAIT_TIMEOUT" \
+    || aspo_die "the Ray cluster is not complete (see above); start it as in docs/launch.md"
+}
+
+# ---------------------------------------------------------------------------------------------------
+
+aspo_main() {
+  local dry_run=0 extra=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --dry-run) dry_run=1 ;;
+      -h | --help)
+        aspo_usage
+        exit 0
+        ;;
+      --)
+        shift
+        extra+=("$@")
+        break
+        ;;
+      -*) aspo_die "unknown flag '$1' (hydra overrides have no leading dash; see --help)" ;;
+      *) extra+=("$1") ;;
+    esac
+    shift
+  done
+
+  aspo_defaults
+  aspo_overrides
+  cd "$REPO_ROOT"
+  local all=("${OVERRIDES[@]}" "${extra[@]}")
+
+  if [ "$dry_run" = 1 ]; then
+    aspo_has_module verl \
+      || aspo_die "verl is not importable by $PYTHON; install: pip install -r requirements-cpu.txt && pip install -e . --no-deps (CPU) or $(aspo_install_hint)"
+    exec "$PYTHON" -m archer.trainer.dry_run "${all[@]}"
+  fi
+
+  aspo_ensure_software
+  aspo_check_gpus
+  mkdir -p "$CKPT_DIR"
+  # same checks as --dry-run, but missing data is prepared and the model's config/tokenizer may be fetched
+  aspo_log "preflight: config, reward, data (python -m archer.trainer.dry_run --preflight)"
+  "$PYTHON" -m archer.trainer.dry_run --preflight "${all[@]}" >"$CKPT_DIR/config.yaml" \
+    || aspo_die "preflight failed (see above); nothing was started"
+  aspo_log "resolved config: $CKPT_DIR/config.yaml"
+  if [ "$NNODES" -gt 1 ]; then
+    aspo_check_ray_cluster
+  fi
+  export TENSORBOARD_DIR
+  aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
+  "$PYTHON" -m archer.trainer.main "${all[@]}" 2>&1 | tee -a "$CKPT_DIR/train.log"
+}

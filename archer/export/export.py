@@ -88,7 +88,15 @@ def export_checkpoint(
             raise ExportError(f"checkpoint dir {checkpoint_dir} does not exist or is not a directory")
         hf_dir = hf_dir or checkpoint_dir / "model" / "huggingface"
     config_path = Path(config).expanduser() if config is not None else run_config.find_run_config(checkpoint_dir)
-    run_cfg = run_config.load_run_config(config_path) if config_path is not None else None
+    run_cfg = None
+    if config is not None:
+        run_cfg = run_config.load_run_config(config_path)
+    elif config_path is not None:
+        try:  # found by looking around the checkpoint: an unrelated config.yaml is skipped, not fatal
+            run_cfg = run_config.load_run_config(config_path)
+        except ExportError as exc:
+            log.warning("ignoring %s: %s", config_path, exc)
+            config_path = None
     if config_path is not None:
         log.info("run config: %s", config_path)
     else:

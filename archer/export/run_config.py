@@ -47,14 +47,21 @@ HYPERPARAMETERS = (
 MODEL_PATH_KEY = "actor_rollout_ref.model.path"
 
 
+# where a run's resolved config is looked for, in each directory from global_step_N up two levels:
+# hydra's own copy, then the copy scripts/run_aspo_*.sh writes into the run dir ($CKPT_DIR/config.yaml)
+RUN_CONFIG_NAMES = (".hydra/config.yaml", "config.yaml")
+
+
 def find_run_config(checkpoint_dir: Path) -> Optional[Path]:
-    """``.hydra/config.yaml`` in ``global_step_N`` or its two parents (the run and project dirs), if any."""
+    """The run's resolved config in ``global_step_N`` or its two parents (the run and project dirs), if any:
+    hydra's ``.hydra/config.yaml`` or the launchers' ``config.yaml``."""
     path = Path(checkpoint_dir).resolve()
     start = path.parent if path.name == "actor" else path
     for candidate_dir in [start, *list(start.parents)[:2]]:
-        candidate = candidate_dir / ".hydra" / "config.yaml"
-        if candidate.is_file():
-            return candidate
+        for name in RUN_CONFIG_NAMES:
+            candidate = candidate_dir / name
+            if candidate.is_file():
+                return candidate
     return None
 
 

@@ -42,20 +42,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
+# file names of the prepared data (the shared data contract of archer.data)
+from archer.data import EVAL_SETS, TRAIN_SUITES
+
 logger = logging.getLogger("archer.dry_run")
 
-# file names of the prepared data (the shared data contract of archer.data)
-TRAIN_SUITES = ("math", "code")
-EVAL_SETS = (
-    "aime2024",
-    "aime2025",
-    "amc2023",
-    "math500",
-    "minerva",
-    "olympiadbench",
-    "livecodebench_v5",
-    "livecodebench_v6",
-)
 # verl's canonical group-filter metric (the summed token reward); other names are reward extra keys
 VERL_REWARD_METRIC = "reward"
 

@@ -19,6 +19,8 @@ from archer.data.answers import answer_text
 from archer.data.rows import RowError, make_row, schema_for
 from archer.data.sources import SourceSpec, parse_spec
 from archer.data.templates import code_prompt, math_prompt
+from archer.data.train_code import CODE_EXTRA as TRAIN_CODE_EXTRA
+from archer.data.train_math import MATH_EXTRA as TRAIN_MATH_EXTRA
 
 __all__ = ["EvalSet", "EVAL_SPECS", "math_answer", "eval_rows", "eval_schema", "default_spec"]
 
@@ -55,17 +57,13 @@ EVAL_SPECS: dict[str, EvalSet] = {
     )
 }
 
-MATH_EXTRA = {"original_id": pa.string(), "problem": pa.string(), "source": pa.string()}
+# extra_info fields of eval rows: those of the training rows, plus LiveCodeBench's metadata for code
+MATH_EXTRA = TRAIN_MATH_EXTRA
 CODE_EXTRA = {
-    "original_id": pa.string(),
-    "problem": pa.string(),
-    "source": pa.string(),
-    "starter_code": pa.string(),
-    "fn_name": pa.string(),
+    **TRAIN_CODE_EXTRA,
     "contest_date": pa.string(),
     "platform": pa.string(),
     "difficulty": pa.string(),
-    "num_tests": pa.int64(),
     "public_tests_only": pa.bool_(),
 }
 

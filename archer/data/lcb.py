@@ -138,9 +138,10 @@ def func_name(row: dict) -> str | None:
 
 
 def canonical_ground_truth(tests: list, fn_name: str | None, extra_info: dict | None = None) -> str:
-    """The code grader's canonical JSON ``{"tests": [...], "fn_name": ...}``, validated by
-    ``archer.reward.code_tests.parse_ground_truth`` (RowError "unparsable tests" when it refuses)."""
-    from archer.reward.code_tests import parse_ground_truth
+    """The code grader's canonical JSON ``{"tests": [...], "fn_name": ...}`` of LiveCodeBench tests (their
+    ``metadata`` dropped), through the same canonicalisation as the training rows
+    (RowError "unparsable tests" when ``archer.reward.code_tests.parse_ground_truth`` refuses)."""
+    from archer.data.train_code import canonical_from_any
 
     items = [
         {"input": t.get("input"), "output": t.get("output"), "testtype": t.get("testtype", "stdin")}
@@ -148,11 +149,4 @@ def canonical_ground_truth(tests: list, fn_name: str | None, extra_info: dict | 
         else t
         for t in tests
     ]
-    gt = {"tests": items, "fn_name": fn_name}
-    try:
-        parsed = parse_ground_truth(gt, extra_info)
-    except ValueError as e:
-        raise RowError("unparsable tests", str(e)) from None
-    if parsed.mode == "call":
-        gt["fn_name"] = parsed.fn_name
-    return json.dumps(gt, ensure_ascii=False)
+    return canonical_from_any({"tests": items, "fn_name": fn_name}, extra_info)[0]

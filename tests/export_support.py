@@ -22,13 +22,10 @@ from pathlib import Path
 import torch
 
 SCALE = 1.5
+# the checkpointing engine's settings, on top of verl_cpu_support.CPU_ENGINE_OVERRIDES
 ENGINE_OVERRIDES = (
-    "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
-    "actor_rollout_ref.actor.strategy=fsdp2",
     "actor_rollout_ref.actor.ppo_mini_batch_size=2",
     "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=1",
-    "actor_rollout_ref.actor.use_torch_compile=false",
-    "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false",
     "actor_rollout_ref.actor.optim.lr=3e-6",
     "actor_rollout_ref.actor.optim.total_training_steps=1",
     "actor_rollout_ref.rollout.n=8",
@@ -44,18 +41,6 @@ class Checkpoint:
     base_model_dir: Path  # the tiny model the engine was built from
     expected: dict  # full fp32 parameters the engine held when it saved
     run_config: Path  # .../run/.hydra/config.yaml
-
-
-def compose(model_dir: Path, extra: tuple[str, ...] = ()):
-    from hydra import compose as hydra_compose
-    from hydra import initialize_config_dir
-
-    import archer.trainer
-
-    config_dir = Path(archer.trainer.__file__).resolve().parent / "config"
-    overrides = [f"actor_rollout_ref.model.path={model_dir}", *ENGINE_OVERRIDES, *extra]
-    with initialize_config_dir(config_dir=str(config_dir), version_base=None):
-        return hydra_compose(config_name="aspo_trainer", overrides=overrides)
 
 
 def _worker_main(argv: list[str]) -> None:
@@ -74,13 +59,13 @@ def _worker_main(argv: list[str]) -> None:
 
     import verl  # noqa: F401
     from verl.utils.config import omega_conf_to_dataclass
-    from verl_cpu_support import init_gloo, use_cpu_platform
+    from verl_cpu_support import compose_engine_config, init_gloo, use_cpu_platform
 
     use_cpu_platform()
     init_gloo(args.init_file, args.rank, args.world_size)
     from verl.workers.engine import EngineRegistry
 
-    cfg = compose(args.model_dir, tuple(args.override))
+    cfg = compose_engine_config(args.model_dir, *ENGINE_OVERRIDES, *args.override)
     actor = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
     model = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)
     actor.model_config = model

@@ -39,13 +39,11 @@ import verl  # noqa: F401  (loads archer's verl plugin: loss_mode=aspo and the w
 import verl.workers.utils.losses as verl_losses
 from verl.plugin.platform import platform_manager
 
-import archer.trainer
 from archer.trainer.verl_adapter import AspoPolicyLossConfig
 
 # CPU platform, engine registration, gloo group and tiny model (shared with the export tests)
-from verl_cpu_support import VOCAB, build_tiny_model, init_gloo, use_cpu_platform
+from verl_cpu_support import VOCAB, build_tiny_model, compose_engine_config, init_gloo, use_cpu_platform
 
-CONFIG_DIR = Path(archer.trainer.__file__).resolve().parent / "config"
 
 ASPO_METRICS = (
     "actor/pg_clipfrac_upper",
@@ -82,18 +80,11 @@ OFF_POLICY_RATIOS = (1.3, 1 / 1.3, 0.25, 4.0)
 
 def compose_configs(model_dir: Path, *overrides: str, micro_batch_size: int = N_RESPONSES):
     """(actor config, model config, rollout temperature) composed from archer's ``aspo_trainer``."""
-    from hydra import compose, initialize_config_dir
-
     from verl.utils.config import omega_conf_to_dataclass
 
     tiny = [
-        f"actor_rollout_ref.model.path={model_dir}",
-        "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
-        "actor_rollout_ref.actor.strategy=fsdp2",
         f"actor_rollout_ref.actor.ppo_mini_batch_size={N_RESPONSES}",
         f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={micro_batch_size}",
-        "actor_rollout_ref.actor.use_torch_compile=false",
-        "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false",
         # fp32 compute: bf16 autocast on CPU would blur the log-prob differences asserted on
         "+actor_rollout_ref.actor.fsdp_config.mixed_precision="
         "{param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}",
@@ -103,8 +94,7 @@ def compose_configs(model_dir: Path, *overrides: str, micro_batch_size: int = N_
         "actor_rollout_ref.actor.optim.lr=0.01",
         "actor_rollout_ref.actor.optim.total_training_steps=1",
     ]
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        cfg = compose(config_name="aspo_trainer", overrides=tiny + list(overrides))
+    cfg = compose_engine_config(model_dir, *tiny, *overrides)
     actor_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
     model_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)
     actor_config.model_config = model_config

@@ -128,6 +128,28 @@ def init_gloo(init_file: Path, rank: int, world_size: int) -> bool:
     return True
 
 
+# what archer's trainer config needs to run verl's FSDP2 engine on this host
+CPU_ENGINE_OVERRIDES = (
+    "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
+    "actor_rollout_ref.actor.strategy=fsdp2",
+    "actor_rollout_ref.actor.use_torch_compile=false",
+    "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false",
+)
+
+
+def compose_engine_config(model_dir: Path, *overrides: str):
+    """archer's full trainer config (``aspo_trainer``) for the model in ``model_dir`` on the CPU engine."""
+    from hydra import compose, initialize_config_dir
+
+    from archer.trainer.main import CONFIG_DIR, CONFIG_NAME
+
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        return compose(
+            config_name=CONFIG_NAME,
+            overrides=[f"actor_rollout_ref.model.path={model_dir}", *CPU_ENGINE_OVERRIDES, *overrides],
+        )
+
+
 def build_tiny_model(model_dir: Path) -> Path:
     """A 2-layer Qwen2 (hidden 32) and a word-level tokenizer over the same 64 ids, saved locally."""
     from tokenizers import Tokenizer, models, pre_tokenizers

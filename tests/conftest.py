@@ -14,7 +14,6 @@ import pytest
 import torch
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG_DIR = REPO_ROOT / "archer" / "trainer" / "config"
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 # plain helper modules in tests/ (e.g. code_reward_support) are imported by name; tests/ is no package
@@ -23,10 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 @functools.lru_cache(maxsize=None)
 def _compose(overrides: tuple[str, ...]):
-    from hydra import compose, initialize_config_dir
+    from archer.trainer.dry_run import compose_config
 
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        return compose(config_name="aspo_trainer", overrides=list(overrides))
+    return compose_config(overrides)
 
 
 @pytest.fixture

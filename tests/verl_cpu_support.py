@@ -139,15 +139,9 @@ CPU_ENGINE_OVERRIDES = (
 
 def compose_engine_config(model_dir: Path, *overrides: str):
     """archer's full trainer config (``aspo_trainer``) for the model in ``model_dir`` on the CPU engine."""
-    from hydra import compose, initialize_config_dir
+    from archer.trainer.dry_run import compose_config
 
-    from archer.trainer.main import CONFIG_DIR, CONFIG_NAME
-
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        return compose(
-            config_name=CONFIG_NAME,
-            overrides=[f"actor_rollout_ref.model.path={model_dir}", *CPU_ENGINE_OVERRIDES, *overrides],
-        )
+    return compose_config([f"actor_rollout_ref.model.path={model_dir}", *CPU_ENGINE_OVERRIDES, *overrides])
 
 
 def build_tiny_model(model_dir: Path) -> Path:

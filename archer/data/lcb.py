@@ -126,15 +126,10 @@ def lcb_tests(row: dict) -> tuple[list, list]:
 
 
 def func_name(row: dict) -> str | None:
-    meta = row.get("metadata")
-    if isinstance(meta, str):
-        try:
-            meta = json.loads(meta) if meta.strip() else {}
-        except ValueError:
-            meta = {}
-    if isinstance(meta, dict) and isinstance(meta.get("func_name"), str):
-        return meta["func_name"]
-    return None
+    from archer.reward.code_tests import metadata_func_name
+
+    name = metadata_func_name(row.get("metadata"))
+    return name if isinstance(name, str) else None
 
 
 def canonical_ground_truth(tests: list, fn_name: str | None, extra_info: dict | None = None) -> str:

@@ -28,7 +28,7 @@ import random
 import re
 from typing import Any
 
-__all__ = ["Test", "CodeTests", "parse_ground_truth", "fn_name_from_starter"]
+__all__ = ["Test", "CodeTests", "parse_ground_truth", "fn_name_from_starter", "metadata_func_name"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -112,6 +112,16 @@ def _validate_functional(t: Test, i: int) -> None:
         raise ValueError(f"code ground truth: functional test {i} output {t.output[:80]!r} is not JSON") from None
 
 
+def metadata_func_name(meta: Any) -> Any:
+    """``func_name`` of LiveCodeBench's ``metadata`` (a dict or its JSON text); None when absent or unreadable."""
+    if isinstance(meta, str):
+        try:
+            meta = json.loads(meta) if meta.strip() else {}
+        except ValueError:
+            return None
+    return meta.get("func_name") if isinstance(meta, dict) else None
+
+
 def _from_test_list(items: Any, fn_name: Any, where: str) -> CodeTests:
     if not isinstance(items, list) or not items:
         raise ValueError(f"code ground truth: {where} must be a non-empty list of tests")
@@ -126,14 +136,9 @@ def _from_test_list(items: Any, fn_name: Any, where: str) -> CodeTests:
         tt = it.get("testtype", "stdin")
         if tt not in ("stdin", "functional"):
             raise ValueError(f"code ground truth: test {i} testtype must be 'stdin' or 'functional', got {tt!r}")
-        meta = it.get("metadata")
-        if isinstance(meta, str):
-            try:
-                meta = json.loads(meta) if meta.strip() else {}
-            except ValueError:
-                meta = {}
-        if isinstance(meta, dict) and meta.get("func_name"):
-            meta_name = meta["func_name"]
+        name_in_metadata = metadata_func_name(it.get("metadata"))
+        if name_in_metadata:
+            meta_name = name_in_metadata
         tests.append(Test(_as_text(it["input"], "input", i), _as_text(it["output"], "output", i), tt))
     types = {t.testtype for t in tests}
     if len(types) > 1:

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from archer.reward import sandbox as sb  # noqa: E402
-from archer.reward.code_grader import compute_code_score, compute_code_score_batch  # noqa: E402
+from archer.reward.code import sandbox as sb  # noqa: E402
+from archer.reward.code.grader import compute_code_score, compute_code_score_batch  # noqa: E402
 
 
 def resp(code: str) -> str:

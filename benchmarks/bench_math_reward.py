@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from archer.reward import compute_score, grader_stats, shutdown  # noqa: E402
-from archer.reward.math_grader import MathGraderConfig, math_worker_pool  # noqa: E402
+from archer.reward.math.grader import MathGraderConfig, math_worker_pool  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data"
 

@@ -3,7 +3,7 @@
 import psutil
 import pytest
 
-from archer.reward import sandbox as sb
+from archer.reward.code import sandbox as sb
 
 BWRAP = sb.detect_isolation() == "bwrap"
 needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
@@ -26,7 +26,7 @@ def leftovers():
     for p in psutil.process_iter(["cmdline", "uids"]):
         try:
             cmd = " ".join(p.info["cmdline"] or [])
-            if "code_harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
+            if "harness.py" in cmd or (p.info["uids"] and base <= p.info["uids"].real < base + 4096):
                 out.append((p.pid, cmd[:80]))
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass

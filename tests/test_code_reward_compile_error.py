@@ -1,7 +1,7 @@
 """Programs that do not compile score 0 with kind "compile error"."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 from code_reward_support import resp, stdin_gt

@@ -1,7 +1,7 @@
 """The sandbox environment is built from scratch: a secret of the grader's environment is invisible."""
 
-from archer.reward import sandbox as sb
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code import sandbox as sb
+from archer.reward.code.grader import compute_code_score
 
 
 from code_reward_support import resp, stdin_gt

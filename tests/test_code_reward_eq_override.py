@@ -2,7 +2,7 @@
 results cross the sandbox boundary as plain JSON and are compared by the grader / judge."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 from code_reward_support import resp

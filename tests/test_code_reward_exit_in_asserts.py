@@ -2,7 +2,7 @@
 is written by the judge only after the last assert, in a process the program cannot reach."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 from code_reward_support import resp, stdin_gt, leftovers

@@ -1,7 +1,7 @@
 """A fork bomb hits RLIMIT_NPROC (the sandbox runs as its own uid) and is killed with its whole group."""
 import psutil
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 import time

@@ -1,6 +1,6 @@
 """Output beyond the cap (1 MiB per test by default) stops the program early; it scores 0."""
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 import time

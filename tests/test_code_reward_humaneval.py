@@ -25,7 +25,7 @@ def as_sample(p, body):
 
 @pytest.mark.slow
 def test_canonical_solutions_pass_and_mutants_fail():
-    from archer.reward.code_grader import compute_code_score_batch
+    from archer.reward.code.grader import compute_code_score_batch
 
     probs = load()
     assert len(probs) == 164

@@ -7,7 +7,7 @@ import pytest
 import json
 from pathlib import Path
 
-from archer.reward.code_tests import fn_name_from_starter, parse_ground_truth
+from archer.reward.code.testcases import fn_name_from_starter, parse_ground_truth
 from code_reward_support import resp, leftovers
 
 DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "livecodebench"
@@ -34,7 +34,7 @@ def test_every_problem_parses():
 def test_v5_window_runs_end_to_end():
     """An echo program for stdin problems, a method returning the first argument for LeetCode ones: all
     run (no harness failure); the few problems whose answer equals that are counted, the rest are WA."""
-    from archer.reward.code_grader import compute_code_score_batch
+    from archer.reward.code.grader import compute_code_score_batch
 
     rows = json.loads(V5.read_text())
     sols, gts, extras = [], [], []

@@ -1,11 +1,11 @@
 """Malformed ground truth raises ValueError naming the problem (before anything runs)."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 
-from archer.reward.code_tests import parse_ground_truth
+from archer.reward.code.testcases import parse_ground_truth
 from code_reward_support import resp, stdin_gt
 
 

@@ -1,7 +1,7 @@
 """Memory bombs hit RLIMIT_AS (4 GiB default) and fail without hurting the grader."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 import time

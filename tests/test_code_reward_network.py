@@ -1,8 +1,8 @@
 """No network: a connect to a listener of the grader on 127.0.0.1 fails (new network namespace)."""
 import pytest
 
-from archer.reward import sandbox as sb
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code import sandbox as sb
+from archer.reward.code.grader import compute_code_score
 
 
 import socket

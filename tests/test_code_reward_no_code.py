@@ -1,11 +1,11 @@
 """Code extraction: last python / py / python3 / Python / untagged block after </think>; else "no code"."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 
-from archer.reward.code_extract import extract_code
+from archer.reward.code.extract import extract_code
 from code_reward_support import stdin_gt
 
 

@@ -1,8 +1,8 @@
 """Positive controls: correct stdin, call-based and assert-style programs score 1 in every accepted
 ground-truth form; LiveCodeBench's comparison rules (stripping, Decimal equality) hold."""
 
-from archer.reward import sandbox as sb
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code import sandbox as sb
+from archer.reward.code.grader import compute_code_score
 
 
 import json
@@ -71,7 +71,7 @@ def test_stdin_read_styles():
 
 
 def test_batch_keeps_order():
-    from archer.reward.code_grader import compute_code_score_batch
+    from archer.reward.code.grader import compute_code_score_batch
 
     gts = [stdin_gt(("1 2", "3")), stdin_gt(("1 2", "4"))] * 3
     out = compute_code_score_batch(["code"] * 6, [resp(SUM)] * 6, gts)

@@ -1,6 +1,6 @@
 """Exceptions, non-plain results and non-zero exits are runtime errors."""
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 from code_reward_support import resp, stdin_gt, leftovers
 
 

@@ -1,8 +1,8 @@
 """The sandbox module itself: isolation detection, refusing to run unsandboxed, scrubbed environment."""
 import pytest
 
-from archer.reward import sandbox as sb
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code import sandbox as sb
+from archer.reward.code.grader import compute_code_score
 
 
 import logging
@@ -25,7 +25,7 @@ def test_refuses_unsandboxed_by_default(monkeypatch, caplog):
     monkeypatch.setattr(sb, "_WARNED_UNSANDBOXED", False)
     with pytest.raises(sb.SandboxUnavailableError, match="allow_unsandboxed=True"):
         compute_code_score("code", resp("print(1)"), stdin_gt(("", "1")))
-    with caplog.at_level(logging.WARNING, logger="archer.reward.sandbox"):
+    with caplog.at_level(logging.WARNING, logger="archer.reward.code.sandbox"):
         r1 = compute_code_score("code", resp("print(1)"), stdin_gt(("", "1")), allow_unsandboxed=True)
         r2 = compute_code_score("code", resp("print(1)"), stdin_gt(("", "1")), allow_unsandboxed=True)
     assert r1["acc"] and r2["acc"] and r1["isolation"] == "none"

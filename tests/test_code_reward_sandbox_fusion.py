@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from archer.reward.code_grader import compute_code_score, compute_code_score_batch
+from archer.reward.code.grader import compute_code_score, compute_code_score_batch
 from code_reward_support import resp, stdin_gt
 
 

@@ -1,7 +1,7 @@
 """Infinite loops and sleeps are killed within the per-test timeout + 1 s, with nothing left running."""
 import pytest
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 
 
 import time

@@ -1,7 +1,7 @@
 """With bubblewrap the file system outside the sandbox's private /tmp is read-only (or absent)."""
 
-from archer.reward import sandbox as sb
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code import sandbox as sb
+from archer.reward.code.grader import compute_code_score
 
 
 from pathlib import Path

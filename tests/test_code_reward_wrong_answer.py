@@ -1,6 +1,6 @@
 """Wrong answers score 0 with kind "wrong answer"; passed/total are reported."""
 
-from archer.reward.code_grader import compute_code_score
+from archer.reward.code.grader import compute_code_score
 from code_reward_support import resp, stdin_gt
 
 

@@ -67,7 +67,7 @@ def test_correct_boxed_answer_scores_one(eval_dir, name):
 
 
 def test_livecodebench_v5_is_public_tests_only_and_parses(eval_dir):
-    from archer.reward.code_tests import parse_ground_truth
+    from archer.reward.code.testcases import parse_ground_truth
 
     rows = read_rows(eval_dir / "livecodebench_v5.parquet")
     assert all(r["extra_info"]["public_tests_only"] for r in rows)

@@ -7,7 +7,7 @@ import json
 
 from data_support import FIXTURES, read_rows, run_prepare
 
-from archer.reward.code_tests import parse_ground_truth
+from archer.reward.code.testcases import parse_ground_truth
 
 
 def test_code_rows_have_canonical_ground_truth(tmp_path):

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from archer.reward.math_grader import MathGraderConfig, fast_compare, grade_answer
-from archer.reward.math_normalize import normalize_answer
+from archer.reward.math.grader import MathGraderConfig, fast_compare, grade_answer
+from archer.reward.math.normalize import normalize_answer
 
 CFG = MathGraderConfig(timeout_s=10.0)
 

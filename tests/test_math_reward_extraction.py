@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from archer.reward import compute_score
-from archer.reward.math_extract import extract_answer, fallback_answer, ground_truth_answer, last_boxed
+from archer.reward.math.extract import extract_answer, fallback_answer, ground_truth_answer, last_boxed
 
 
 @pytest.mark.parametrize(

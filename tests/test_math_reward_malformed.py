@@ -63,7 +63,7 @@ def test_unsupported_ground_truth_raises(gold):
 
 def test_unknown_option_is_ignored_with_one_warning(caplog):
     """verl passes one reward_kwargs dict to every grader, so code options reach the math grader too."""
-    with caplog.at_level("WARNING", logger="archer.reward.math_reward"):
+    with caplog.at_level("WARNING", logger="archer.reward.math.reward"):
         assert compute_score("math", "\\boxed{5}", "5", timeuot_s=3)["acc"] is True
         assert compute_score("math", "\\boxed{5}", "5", timeuot_s=3)["acc"] is True
     warnings = [r for r in caplog.records if "timeuot_s" in r.getMessage()]

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from archer.reward import compute_score
-from archer.reward.math_extract import extract_answer, ground_truth_answer, last_boxed
-from archer.reward.math_grader import MathGraderConfig, _symbolic_equal
-from archer.reward.math_normalize import normalize_answer
+from archer.reward.math.extract import extract_answer, ground_truth_answer, last_boxed
+from archer.reward.math.grader import MathGraderConfig, _symbolic_equal
+from archer.reward.math.normalize import normalize_answer
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data not present at {DATA}")

@@ -15,8 +15,8 @@ import psutil
 import pytest
 
 from archer.reward import compute_score, grader_stats, shutdown, timeout_count
-from archer.reward.math_grader import WORKER_MODULE
-from archer.reward.worker_pool import existing_pool
+from archer.reward.math.grader import WORKER_MODULE
+from archer.reward.math.pool import existing_pool
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT = 1.0
@@ -164,10 +164,10 @@ def test_workers_die_with_a_normal_interpreter_exit():
     proc = _run_script(
         """
         from archer.reward import compute_score
-        from archer.reward.worker_pool import existing_pool
+        from archer.reward.math.pool import existing_pool
         compute_score("math", "\\\\boxed{9^{9^{9^{9}}}}", "1", timeout_s=1.0)
         compute_score("math", "\\\\boxed{(x+1)^2}", "x^2+2x+1", timeout_s=30)
-        print(*existing_pool("archer.reward.math_worker").pids())
+        print(*existing_pool("archer.reward.math.worker").pids())
         """
     )
     out, _ = proc.communicate(timeout=120)
@@ -183,9 +183,9 @@ def test_idle_workers_exit_when_their_parent_is_killed():
         """
         import sys, time
         from archer.reward import compute_score
-        from archer.reward.worker_pool import existing_pool
+        from archer.reward.math.pool import existing_pool
         compute_score("math", "\\\\boxed{(x+1)^2}", "x^2+2x+1", timeout_s=30)
-        print(*existing_pool("archer.reward.math_worker").pids(), flush=True)
+        print(*existing_pool("archer.reward.math.worker").pids(), flush=True)
         time.sleep(600)
         """
     )
@@ -203,9 +203,9 @@ def test_busy_worker_dies_when_its_parent_is_killed_mid_request():
     proc = _run_script(
         """
         from archer.reward import compute_score
-        from archer.reward.worker_pool import existing_pool
+        from archer.reward.math.pool import existing_pool
         compute_score("math", "\\\\boxed{(x+1)^2}", "x^2+2x+1", timeout_s=30)
-        print(*existing_pool("archer.reward.math_worker").pids(), flush=True)
+        print(*existing_pool("archer.reward.math.worker").pids(), flush=True)
         compute_score("math", "\\\\boxed{9^{9^{9^{9}}}}", "1", timeout_s=3.0)
         """
     )

@@ -100,12 +100,12 @@ def math_answer(row: dict) -> str:
         if isinstance(sol, list):
             sol = "\n".join(map(str, sol))
         if isinstance(sol, str) and sol.strip():
-            from archer.reward.math_extract import last_boxed
+            from archer.reward.math.extract import last_boxed
 
             boxed = last_boxed(sol)
             ans = answer_text(boxed) if boxed else None
     if ans is not None and ("\\boxed" in ans or "\\fbox" in ans):
-        from archer.reward.math_extract import ground_truth_answer
+        from archer.reward.math.extract import ground_truth_answer
 
         ans = ground_truth_answer(ans) or None
     if ans is None:
@@ -130,7 +130,7 @@ def _math_row(name: str, row: dict, i: int, source: str) -> dict:
 def _code_row(name: str, row: dict, i: int, source: str) -> dict:
     """A LiveCodeBench row, raw hub layout (``question_content`` ...) or rllm's public-test file
     (``problem``, ``starter_code``, ``tests``: public tests only, no dates)."""
-    from archer.reward.code_tests import fn_name_from_starter
+    from archer.reward.code.testcases import fn_name_from_starter
 
     starter = row.get("starter_code") or ""
     if "question_content" in row:

@@ -126,7 +126,7 @@ def lcb_tests(row: dict) -> tuple[list, list]:
 
 
 def func_name(row: dict) -> str | None:
-    from archer.reward.code_tests import metadata_func_name
+    from archer.reward.code.testcases import metadata_func_name
 
     name = metadata_func_name(row.get("metadata"))
     return name if isinstance(name, str) else None
@@ -135,7 +135,7 @@ def func_name(row: dict) -> str | None:
 def canonical_ground_truth(tests: list, fn_name: str | None, extra_info: dict | None = None) -> str:
     """The code grader's canonical JSON ``{"tests": [...], "fn_name": ...}`` of LiveCodeBench tests (their
     ``metadata`` dropped), through the same canonicalisation as the training rows
-    (RowError "unparsable tests" when ``archer.reward.code_tests.parse_ground_truth`` refuses)."""
+    (RowError "unparsable tests" when ``archer.reward.code.testcases.parse_ground_truth`` refuses)."""
     from archer.data.train_code import canonical_from_any
 
     items = [

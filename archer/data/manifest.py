@@ -19,7 +19,7 @@ def code_version() -> str:
     """Digest of archer/data/*.py and the code-test parser: a change there re-prepares the data."""
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
-    files = sorted(here.glob("*.py")) + [here.parent / "reward" / "code_tests.py"]
+    files = sorted(here.glob("*.py")) + [here.parent / "reward" / "code" / "testcases.py"]
     for f in files:
         if f.exists():
             h.update(f.name.encode())

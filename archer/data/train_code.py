@@ -1,7 +1,7 @@
 """Code training set: Archer2.0's released code data (``Fate-Zero/Archer2.0-Code-1.5B``: flat string
 columns ``prompt``, ``ground_truth``, ``ability``; 8,871 rows, ~3.5 GB, mostly test data).
 
-The ground truth (any form ``archer.reward.code_tests.parse_ground_truth`` accepts, e.g.
+The ground truth (any form ``archer.reward.code.testcases.parse_ground_truth`` accepts, e.g.
 ``{"inputs", "outputs", "fn_name"}``) is converted to the canonical ``{"tests": [...], "fn_name"}``
 JSON; assert-style ground truth (``{"functional": code}``) has no test list and is kept in that form.
 A prompt already in LiveCodeBench's layout is split into question and starter code and rebuilt with our
@@ -37,7 +37,7 @@ CODE_EXTRA = {
 
 def canonical_from_any(gt: Any, extra_info: dict | None = None) -> tuple[str, Any]:
     """(canonical JSON ground truth, parsed CodeTests) from any accepted form."""
-    from archer.reward.code_tests import parse_ground_truth
+    from archer.reward.code.testcases import parse_ground_truth
 
     try:
         parsed = parse_ground_truth(gt, extra_info)

@@ -67,7 +67,7 @@ def _ground_truth(gt: Any) -> str | None:
         gt = gt[0] if gt else None
     ans = answer_text(gt)
     if ans and ("\\boxed" in ans or "\\fbox" in ans):
-        from archer.reward.math_extract import ground_truth_answer
+        from archer.reward.math.extract import ground_truth_answer
 
         ans = ground_truth_answer(ans) or None
     return ans

@@ -1,4 +1,4 @@
-"""Rule-based rewards for archer (math now, code later), usable as verl's custom reward function::
+"""Rule-based rewards for archer (math answers and sandboxed code), usable as verl's custom reward function::
 
     reward.custom_reward_function.path=pkg://archer.reward
     reward.custom_reward_function.name=compute_score
@@ -35,7 +35,7 @@ def compute_score(
     Returns a dict with ``score`` (float), ``acc`` (bool), ``pred`` (extracted answer or None),
     ``repetition_ratio``, ``response_has_answer`` and ``grader_timeout``. ``kwargs`` are the grader's
     options (verl passes ``reward.custom_reward_function.reward_kwargs`` here). An unknown
-    ``data_source`` raises ValueError; code sources go to the sandboxed code grader (archer.reward.code_grader).
+    ``data_source`` raises ValueError; code sources go to the sandboxed code grader (archer.reward.code.grader).
     """
     from archer.reward.dispatch import compute_score as _dispatch
 
@@ -44,20 +44,20 @@ def compute_score(
 
 def grader_stats() -> dict[str, int]:
     """Math grader counters of this process (graded, fast, symbolic, timeouts, crashes, too_long)."""
-    from archer.reward.math_grader import grader_stats as _stats
+    from archer.reward.math.grader import grader_stats as _stats
 
     return _stats()
 
 
 def timeout_count() -> int:
     """Number of math answers whose symbolic check hit the timeout in this process."""
-    from archer.reward.math_grader import timeout_count as _count
+    from archer.reward.math.grader import timeout_count as _count
 
     return _count()
 
 
 def shutdown() -> None:
     """Kill the grader worker processes now (also done automatically at interpreter exit)."""
-    from archer.reward.worker_pool import shutdown_pools
+    from archer.reward.math.pool import shutdown_pools
 
     shutdown_pools()

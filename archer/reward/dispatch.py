@@ -20,7 +20,7 @@ RESULT_DEFAULTS: dict[str, Any] = {
     "repetition_ratio": 0.0,
     "response_has_answer": False,
     "grader_timeout": False,
-    # code grader diagnostics (see archer/reward/code_grader.py)
+    # code grader diagnostics (see archer/reward/code/grader.py)
     "passed": 0,
     "total": 0,
     "failure_kind": None,
@@ -29,7 +29,7 @@ RESULT_DEFAULTS: dict[str, Any] = {
 
 
 def _code_grader(data_source: str, solution_str: Any, ground_truth: Any, extra_info=None, **kwargs):
-    from archer.reward.code_grader import compute_code_score
+    from archer.reward.code.grader import compute_code_score
     from archer.reward.diagnostics import repetition_ratio
 
     result = compute_code_score(data_source, solution_str, ground_truth, extra_info, **kwargs)
@@ -39,7 +39,7 @@ def _code_grader(data_source: str, solution_str: Any, ground_truth: Any, extra_i
 
 
 def _math_grader(data_source: str, solution_str: Any, ground_truth: Any, extra_info=None, **kwargs):
-    from archer.reward.math_reward import compute_math_score
+    from archer.reward.math.reward import compute_math_score
 
     return compute_math_score(solution_str, ground_truth, extra_info, **kwargs)
 

@@ -1,6 +1,6 @@
 """Symbolic equivalence worker: a child process that runs math-verify on request.
 
-Started by :mod:`archer.reward.worker_pool` as ``python -m archer.reward.math_worker``. Protocol: one JSON
+Started by :mod:`archer.reward.math.pool` as ``python -m archer.reward.math.worker``. Protocol: one JSON
 object per line on stdin, one JSON reply per line on the original stdout (everything else the libraries
 print goes to stderr).
 

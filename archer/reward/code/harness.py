@@ -1,4 +1,4 @@
-"""Test harness that runs INSIDE the sandbox (``python -I code_harness.py``); standard library only.
+"""Test harness that runs INSIDE the sandbox (``python -I harness.py``); standard library only.
 
 It never imports archer and never sees an expected output of a stdin or call-based test: it runs the
 program and reports what the program produced, as JSON lines on its stdout; the grader compares outside.

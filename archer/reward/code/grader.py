@@ -1,10 +1,10 @@
 """Code reward: grade a model's program against hidden tests in a sandbox (see docs/reward_code.md).
 
-    from archer.reward.code_grader import compute_code_score
+    from archer.reward.code.grader import compute_code_score
     compute_code_score("livecodebench", response, ground_truth, extra_info)
     -> {"score": 1.0, "acc": True, "passed": 3, "total": 3, "failure_kind": None, "isolation": "bwrap"}
 
-All tests of one program run in ONE sandboxed harness process (archer/reward/code_harness.py), which
+All tests of one program run in ONE sandboxed harness process (archer/reward/code/harness.py), which
 forks a fresh child per test and enforces the per-test timeout; the grader enforces a wall-clock deadline
 for the whole program and compares outputs here, outside the sandbox. Concurrency across programs is
 bounded by a pool sized to the CPUs of this process (``ARCHER_CODE_WORKERS`` overrides);
@@ -20,22 +20,22 @@ import math
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from archer.reward import sandbox as sb
-from archer.reward.code_extract import extract_code
-from archer.reward.code_tests import CodeTests, parse_ground_truth
+from archer.reward.code import sandbox as sb
+from archer.reward.code.compare import call_result_matches, stdout_matches
+from archer.reward.code.extract import extract_code
+from archer.reward.code.testcases import CodeTests, parse_ground_truth
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CodeRewardConfig", "compute_code_score", "compute_code_score_batch", "FAILURE_KINDS"]
 
 FAILURE_KINDS = ("wrong answer", "runtime error", "timeout", "compile error", "no code")
-HARNESS_HOST = str(Path(__file__).with_name("code_harness.py"))
-HARNESS_INSIDE = "/opt/archer/code_harness.py"
-END_MARKER = "ARCHER-END-OF-TESTS-v1"  # must equal code_harness.END_MARKER
+HARNESS_HOST = str(Path(__file__).with_name("harness.py"))
+HARNESS_INSIDE = "/opt/archer/harness.py"
+END_MARKER = "ARCHER-END-OF-TESTS-v1"  # must equal harness.END_MARKER
 _SITE_PATHS = [p for p in sys.path if p.endswith(("site-packages", "dist-packages")) and os.path.isdir(p)]
 
 
@@ -54,7 +54,7 @@ class CodeRewardConfig:
     pass_score: float = 1.0
     fail_score: float = 0.0
     fail_fast: bool = True  # stop at the first test that errors or times out (the score is 0 anyway)
-    backend: str = "local"  # "local" (this sandbox) or "sandbox_fusion" (remote service, archer/reward/code_remote.py)
+    backend: str = "local"  # "local" (this sandbox) or "sandbox_fusion" (remote service, archer/reward/code/remote.py)
     # backend="sandbox_fusion" only (per_test_timeout, memory_limit_mb and max_tests apply to it as well):
     sandbox_fusion_url: str | None = None  # the service's /run_code endpoint, e.g. http://host:8080/run_code
     sandbox_fusion_max_concurrent: int = 64  # requests in flight to that URL from this process (one semaphore)
@@ -76,44 +76,6 @@ def _result(cfg: CodeRewardConfig, passed: int, total: int, kind: str | None, is
         "failure_kind": None if ok else (kind or "wrong answer"),
         "isolation": isolation or "",
     }
-
-
-# --------------------------------------------------------------------------- comparison
-
-
-def _stripped_lines(text: str) -> list[str]:
-    return [ln.strip() for ln in text.strip().split("\n")]
-
-
-def _decimals(line: str) -> list[Decimal] | None:
-    try:
-        return [Decimal(tok) for tok in line.split()]
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def stdout_matches(got: str, expected: str) -> bool:
-    """LiveCodeBench's rule: same number of lines after stripping the whole text; each pair of stripped
-    lines equal, or both parse as whitespace-separated numbers with equal ``Decimal`` values (so ``1.50``
-    matches ``1.5`` and ``3`` matches ``3.0``, but there is no approximate tolerance)."""
-    a, b = _stripped_lines(got), _stripped_lines(expected)
-    if len(a) != len(b):
-        return False
-    for x, y in zip(a, b):
-        if x == y:
-            continue
-        dx, dy = _decimals(x), _decimals(y)
-        if dx is None or dy is None or dx != dy:
-            return False
-    return True
-
-
-def call_result_matches(got_json: str, expected_json: str) -> bool:
-    """Both sides parsed from JSON here, so only plain values are compared (tuples arrive as lists)."""
-    try:
-        return json.loads(got_json) == json.loads(expected_json)
-    except ValueError:
-        return False
 
 
 # --------------------------------------------------------------------------- running
@@ -233,7 +195,7 @@ def compute_code_score(
         raise ValueError(f"backend must be 'local' or 'sandbox_fusion', got {cfg.backend!r}")
     remote = None
     if cfg.backend == "sandbox_fusion":
-        from archer.reward import code_remote as remote
+        from archer.reward.code import remote
 
         remote.check_config(cfg)  # ValueError naming sandbox_fusion_url, before anything else
     tests = parse_ground_truth(ground_truth, extra_info).subset(cfg.max_tests)

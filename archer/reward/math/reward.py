@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from archer.reward.diagnostics import repetition_ratio
-from archer.reward.math_extract import extract_answer, ground_truth_answer
-from archer.reward.math_grader import MathGraderConfig, grade_answer
+from archer.reward.math.extract import extract_answer, ground_truth_answer
+from archer.reward.math.grader import MathGraderConfig, grade_answer
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Remote code grading on a SandboxFusion service through verl's client (``backend="sandbox_fusion"``).
 
-``code_grader.compute_code_score`` calls ``check_config`` / ``check_tests`` before extracting the program and
+``grader.compute_code_score`` calls ``check_config`` / ``check_tests`` before extracting the program and
 ``run_remote`` after; see docs/reward_code.md ("Remote backend: SandboxFusion").
 
 What goes over the wire: the program we extracted (``code_extract.extract_code``), fenced as
@@ -24,7 +24,8 @@ import threading
 import urllib.parse
 from typing import Any
 
-from archer.reward.code_tests import CodeTests
+from archer.reward.code.compare import call_result_matches, stdout_matches
+from archer.reward.code.testcases import CodeTests
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ def _split_future(code: str, tree: ast.Module) -> tuple[str, str]:
 def _with_prelude(code: str, tree: ast.Module) -> str:
     """LiveCodeBench's imports (the local harness's PRELUDE) before the program, after its ``__future__``
     imports (which must stay first)."""
-    from archer.reward.code_harness import PRELUDE
+    from archer.reward.code.harness import PRELUDE
 
     head, rest = _split_future(code, tree)
     return head + PRELUDE + rest
@@ -189,8 +190,6 @@ def _call_output_matches(stdout: str, expected_json: str) -> bool:
     """verl's wrapper prints ``json.dumps(result)`` for None/bool/list/tuple/dict and ``str(result)`` for
     int/float/str. An expected string must equal the whole printed text; any other expected value must
     equal the JSON on the last printed line (earlier lines are the function's own prints)."""
-    from archer.reward.code_grader import call_result_matches
-
     out = stdout[:-1] if stdout.endswith("\n") else stdout
     try:
         expected = json.loads(expected_json)
@@ -219,8 +218,6 @@ def _judge(meta: Any, tests: CodeTests, i: int, marker: str | None) -> str | Non
     if status == "success":
         stdout = meta.get("stdout") or ""
         if tests.mode == "stdin":
-            from archer.reward.code_grader import stdout_matches
-
             return None if stdout_matches(stdout, tests.tests[i].output) else "wrong answer"
         if tests.mode == "call":
             if not stdout:

@@ -8,7 +8,7 @@ Two stages:
    It answers True, False, or "undecided". Plain numbers are always decided here; the comparison rule
    matches math-verify's (exact, or rounded to 6 decimals when either side is written as a decimal).
 2. **Symbolic path** (undecided answers only): math-verify ``parse`` + ``verify`` in a worker process from
-   :mod:`archer.reward.worker_pool`, with a hard wall-clock timeout. A timeout or a crashed worker means
+   :mod:`archer.reward.math.pool`, with a hard wall-clock timeout. A timeout or a crashed worker means
    "not equal" and is counted.
 
 Everything is deterministic for a given input (timeouts aside, which are reported).
@@ -20,7 +20,7 @@ import os
 import threading
 from dataclasses import dataclass
 
-from archer.reward.math_normalize import (
+from archer.reward.math.normalize import (
     Answer,
     Num,
     assignment_rhs,
@@ -32,7 +32,7 @@ from archer.reward.math_normalize import (
     text_key,
 )
 
-WORKER_MODULE = "archer.reward.math_worker"
+WORKER_MODULE = "archer.reward.math.worker"
 
 UNDECIDED = None
 
@@ -182,7 +182,7 @@ def timeout_count() -> int:
 
 def math_worker_pool(config: MathGraderConfig | None = None):
     """The process-wide pool of math-verify workers (created, not started, on first call)."""
-    from archer.reward.worker_pool import get_pool
+    from archer.reward.math.pool import get_pool
 
     config = config or MathGraderConfig()
     return get_pool(

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-_ARCHER_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the `archer` package
+_ARCHER_ROOT = str(Path(__file__).resolve().parents[3])  # the folder that holds the `archer` package
 
 
 class WorkerStartError(RuntimeError):

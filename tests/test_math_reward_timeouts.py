@@ -1,5 +1,6 @@
-"""Hard timeouts: pathological answers return within timeout + 1 s with score 0, are counted, and leave
-no child process behind (the worker is killed, reaped and replaced; all workers die at exit)."""
+"""Hard timeouts: pathological answers return within the wall-clock limit (3 x timeout, the CPU budget
+stretched by a loaded machine) + 1 s with score 0, are counted, and leave no child process behind (the
+worker is killed, reaped and replaced; all workers die at exit)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import psutil
 import pytest
 
 from archer.reward import compute_score, grader_stats, shutdown, timeout_count
-from archer.reward.math.grader import WORKER_MODULE
+from archer.reward.math.grader import WALL_LIMIT_FACTOR, WORKER_MODULE
 from archer.reward.math.pool import existing_pool
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,14 +72,14 @@ def _fresh_pool():
 )
 def test_pathological_answers_are_bounded(pred, gold, kwargs):
     _warm()
-    before = timeout_count()
+    before = timeout_count() + grader_stats()["starved"]
     start = time.monotonic()
     out = compute_score("math", f"\\boxed{{{pred}}}", gold, timeout_s=TIMEOUT, **kwargs)
     elapsed = time.monotonic() - start
-    assert elapsed < TIMEOUT + SLACK, f"took {elapsed:.2f}s"
+    assert elapsed < WALL_LIMIT_FACTOR * TIMEOUT + SLACK, f"took {elapsed:.2f}s"
     assert out["score"] == 0.0 and out["acc"] is False
     if out["grader_timeout"]:
-        assert timeout_count() == before + 1
+        assert timeout_count() + grader_stats()["starved"] == before + 1
     assert _zombies() == []
 
 
@@ -199,14 +200,15 @@ def test_idle_workers_exit_when_their_parent_is_killed():
 
 @pytest.mark.slow
 def test_busy_worker_dies_when_its_parent_is_killed_mid_request():
-    """Backstop: a worker orphaned while computing (no one left to kill it) is ended by its CPU limit."""
+    """A worker orphaned while computing (stuck in a huge integer power, holding the GIL) is killed by
+    the kernel with its parent (PR_SET_PDEATHSIG), long before its CPU-limit backstop (timeout + 7 s)."""
     proc = _run_script(
         """
         from archer.reward import compute_score
         from archer.reward.math.pool import existing_pool
         compute_score("math", "\\\\boxed{(x+1)^2}", "x^2+2x+1", timeout_s=30)
         print(*existing_pool("archer.reward.math.worker").pids(), flush=True)
-        compute_score("math", "\\\\boxed{9^{9^{9^{9}}}}", "1", timeout_s=3.0)
+        compute_score("math", "\\\\boxed{9^{9^{9^{9}}}}", "1", timeout_s=30.0)
         """
     )
     pids = [int(p) for p in proc.stdout.readline().split()]
@@ -214,5 +216,4 @@ def test_busy_worker_dies_when_its_parent_is_killed_mid_request():
     time.sleep(1.0)  # the worker is now busy on the power tower
     proc.kill()
     proc.wait(timeout=30)
-    # CPU budget: timeout_s + 5 s + 2 s margin, re-armed per request
-    assert _wait_gone(pids, 30) == []
+    assert _wait_gone(pids, 5) == []

@@ -8,7 +8,9 @@ Two stages:
    It answers True, False, or "undecided". Plain numbers are always decided here; the comparison rule
    matches math-verify's (exact, or rounded to 6 decimals when either side is written as a decimal).
 2. **Symbolic path** (undecided answers only): math-verify ``parse`` + ``verify`` in a worker process from
-   :mod:`archer.reward.math.pool`, with a hard wall-clock timeout. A timeout or a crashed worker means
+   :mod:`archer.reward.math.pool`, with a budget of ``timeout_s`` CPU seconds of the worker (waiting for
+   a free worker or for a core does not count) and a hard wall-clock limit of
+   ``WALL_LIMIT_FACTOR x timeout_s``. A timeout, a wall-limit kill ("starved") or a crashed worker means
    "not equal" and is counted.
 
 Everything is deterministic for a given input (timeouts aside, which are reported).
@@ -16,7 +18,6 @@ Everything is deterministic for a given input (timeouts aside, which are reporte
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 
@@ -31,34 +32,36 @@ from archer.reward.math.normalize import (
     split_structure,
     text_key,
 )
+from archer.reward.math.sizing import pool_size
 
 WORKER_MODULE = "archer.reward.math.worker"
 
 UNDECIDED = None
 
+# A symbolic check is killed after this many times its CPU budget in wall seconds even if it has not
+# used the budget (the node is too loaded to give it a core): the caller must get an answer.
+WALL_LIMIT_FACTOR = 3.0
+
 
 @dataclass(frozen=True)
 class MathGraderConfig:
-    timeout_s: float = 5.0  # wall-clock bound for one symbolic check (the worker is killed after it)
-    num_workers: int = 0  # 0: $ARCHER_MATH_REWARD_WORKERS or min(4, cpu count); fixed when the pool starts
+    timeout_s: float = 5.0  # CPU-second budget of one symbolic check (the worker is killed after it)
+    num_workers: int = 0  # 0: see archer.reward.math.sizing; fixed when the pool starts
     max_answer_chars: int | None = 1000  # longer predictions are only compared as strings/numbers
     symbolic: bool = True  # False: fast path only (undecided counts as wrong)
     worker_memory_mb: int = 4096  # address-space limit of a worker (0: none)
 
     def pool_size(self) -> int:
-        if self.num_workers > 0:
-            return self.num_workers
-        env = os.environ.get("ARCHER_MATH_REWARD_WORKERS")
-        if env:
-            return max(1, int(env))
-        return max(1, min(4, os.cpu_count() or 1))
+        return pool_size(self.num_workers)
 
 
 @dataclass(frozen=True)
 class Verdict:
     correct: bool
-    method: str  # "fast", "symbolic", "too_long", "timeout", "crash", "fast_only"
-    timed_out: bool = False
+    # "fast", "symbolic", "too_long", "timeout" (used its CPU budget), "starved" (hit the wall-clock
+    # limit with budget left: the node was overloaded), "crash", "fast_only"
+    method: str
+    timed_out: bool = False  # "timeout" or "starved": no verdict, scored as wrong
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -161,7 +164,7 @@ def _symbolic_alternatives(ans: Answer) -> list[str]:
 
 
 _STATS_LOCK = threading.Lock()
-_STATS = {"graded": 0, "fast": 0, "symbolic": 0, "timeouts": 0, "crashes": 0, "too_long": 0}
+_STATS = {"graded": 0, "fast": 0, "symbolic": 0, "timeouts": 0, "starved": 0, "crashes": 0, "too_long": 0}
 
 
 def _count(key: str) -> None:
@@ -170,7 +173,8 @@ def _count(key: str) -> None:
 
 
 def grader_stats() -> dict[str, int]:
-    """Counters since process start: answers graded, decided by the fast path, sent to a worker, timeouts..."""
+    """Counters since process start: answers graded, decided by the fast path, decided by a worker,
+    timeouts (CPU budget used up), starved (wall-clock limit hit with budget left), crashes, too_long."""
     with _STATS_LOCK:
         return dict(_STATS)
 
@@ -199,10 +203,13 @@ def _symbolic_equal(golds: list[Answer], pred: Answer, config: MathGraderConfig)
         "preds": _symbolic_alternatives(pred),
         "cpu_s": config.timeout_s + 5.0,
     }
-    reply = pool.request(payload, timeout=config.timeout_s)
+    reply = pool.request(payload, timeout=config.timeout_s, wall_limit=WALL_LIMIT_FACTOR * config.timeout_s)
     if reply.status == "timeout":
         _count("timeouts")
         return Verdict(False, "timeout", timed_out=True)
+    if reply.status == "starved":
+        _count("starved")
+        return Verdict(False, "starved", timed_out=True)
     if reply.status == "crash":
         _count("crashes")
         return Verdict(False, "crash")

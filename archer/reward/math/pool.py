@@ -11,7 +11,15 @@ Workers are started lazily (a process that never needs a symbolic check never st
 calls, shared by all threads of the process, and killed at interpreter exit (``atexit``). A pool
 belongs to the process that created it: after ``fork`` the child builds its own pool instead of writing
 to its parent's pipes. Workers run in their own session so a Ctrl-C on the terminal reaches only the
-parent, and they exit by themselves when their stdin closes (the parent died).
+parent. A grading process killed outright (SIGKILL: no ``atexit``) takes its workers with it: they are
+forked from one long-lived thread (:mod:`archer.reward.math.spawner`) and ask the kernel for SIGKILL
+when that parent dies (``PR_SET_PDEATHSIG``, set in the worker); they also exit when their stdin closes.
+
+The budget of a request is CPU time of the worker (:mod:`archer.reward.math.proc_cpu`), measured from
+the moment the request is written: time spent waiting for a free worker or for a worker to start is
+not counted, and neither is time the worker spent waiting for a core on a loaded node. A wall-clock
+limit (``wall_limit``) still bounds every request; reaching it before the CPU budget is spent is
+reported as its own status, ``"starved"``.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from archer.reward.math import spawner
+from archer.reward.math.proc_cpu import cpu_seconds
+
 _ARCHER_ROOT = str(Path(__file__).resolve().parents[3])  # the folder that holds the `archer` package
 
 
@@ -37,13 +48,17 @@ class WorkerStartError(RuntimeError):
 
 @dataclass(frozen=True)
 class Reply:
-    status: str  # "ok", "timeout" (killed at the deadline) or "crash" (died while working)
+    # "ok"; "timeout" (used its CPU budget, killed); "starved" (reached the wall-clock limit with CPU
+    # budget left: the machine was too loaded, killed); "crash" (died while working)
+    status: str
     payload: dict | None = None
+    cpu_s: float = 0.0  # CPU seconds the worker spent on this request
+    wall_s: float = 0.0  # wall seconds from writing the request to the reply (or the kill)
 
 
 class _Worker:
     def __init__(self, argv: list[str], env: dict[str, str]):
-        self.proc = subprocess.Popen(
+        self.proc = spawner.popen(
             argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -128,13 +143,16 @@ class WorkerPool:
         self._live = 0
         self._closed = False
         self._ids = itertools.count(1)
-        self.counters = {"requests": 0, "timeouts": 0, "crashes": 0, "started": 0, "killed": 0}
+        self.counters = {"requests": 0, "timeouts": 0, "starved": 0, "crashes": 0, "started": 0, "killed": 0}
+        self.queue_wait_s = 0.0  # total time requests waited for a free (and started) worker
+        self.max_queue_wait_s = 0.0
 
     @staticmethod
     def _child_env(extra: dict[str, str]) -> dict[str, str]:
         env = dict(os.environ)
         path = env.get("PYTHONPATH", "")
         env["PYTHONPATH"] = _ARCHER_ROOT + (os.pathsep + path if path else "")
+        env["ARCHER_POOL_PARENT_PID"] = str(os.getpid())  # the worker exits if it was orphaned before it armed PDEATHSIG
         env["PYTHONHASHSEED"] = "0"  # sympy's set/ordering behaviour must not vary between workers
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
@@ -229,10 +247,36 @@ class WorkerPool:
 
     # -- public --------------------------------------------------------------------------------------
 
-    def request(self, payload: dict, timeout: float) -> Reply:
-        """Send ``payload`` to a worker and wait at most ``timeout`` seconds for its reply."""
+    def _await_reply(self, worker: _Worker, cpu_budget: float, wall_limit: float, cpu0: float | None, start: float):
+        """Wait for ``worker``'s reply line: (line, None), or (None, "timeout" | "starved").
+
+        The deadline is re-armed by the CPU budget the worker has left, so a worker that got no core for
+        a while is not killed for it; ``wall_limit`` bounds the wait in any case. Raises EOFError when
+        the worker died.
+        """
+        hard = start + wall_limit
+        deadline = start + cpu_budget
+        while True:
+            line = worker.read_line(min(deadline, hard))
+            if line is not None:
+                return line, None
+            now = time.monotonic()
+            cpu1 = cpu_seconds(worker.pid)
+            used = (cpu1 - cpu0) if (cpu0 is not None and cpu1 is not None) else (now - start)
+            if used >= cpu_budget:
+                return None, "timeout"
+            if now >= hard:
+                return None, "starved"
+            deadline = now + max(0.02, cpu_budget - used)
+
+    def request(self, payload: dict, timeout: float, wall_limit: float | None = None) -> Reply:
+        """Send ``payload`` to a worker; kill it once it has used ``timeout`` CPU seconds on it, or after
+        ``wall_limit`` wall seconds (default: 3 x ``timeout``), whichever comes first."""
         if os.getpid() != self.owner_pid:
             raise RuntimeError("WorkerPool used from a forked child; call get_pool() in the child instead")
+        if wall_limit is None:
+            wall_limit = 3.0 * timeout
+        queued = time.monotonic()
         worker = self._checkout()
         try:
             try:
@@ -243,6 +287,7 @@ class WorkerPool:
             req_id = next(self._ids)
             data = json.dumps({**payload, "id": req_id}).encode() + b"\n"
             self._bump("requests")
+            cpu0 = cpu_seconds(worker.pid)
             try:
                 worker.write(data)
             except OSError:
@@ -250,28 +295,38 @@ class WorkerPool:
                 self._replace(worker)
                 worker = self._checkout()
                 self._ensure_ready(worker)
+                cpu0 = cpu_seconds(worker.pid)
                 worker.write(data)
-            deadline = time.monotonic() + timeout
+            start = time.monotonic()
+            self._note_wait(start - queued)
             try:
-                line = worker.read_line(deadline)
+                line, expired = self._await_reply(worker, timeout, wall_limit, cpu0, start)
             except EOFError:
                 self._bump("crashes")
                 self._replace(worker)
-                return Reply("crash")
-            if line is None:
-                self._bump("timeouts")
+                return Reply("crash", wall_s=time.monotonic() - start)
+            cpu1 = cpu_seconds(worker.pid)
+            used = (cpu1 - cpu0) if (cpu0 is not None and cpu1 is not None) else 0.0
+            wall = time.monotonic() - start
+            if expired is not None:
+                self._bump("timeouts" if expired == "timeout" else "starved")
                 self._replace(worker)
-                return Reply("timeout")
+                return Reply(expired, cpu_s=used, wall_s=wall)
             reply = json.loads(line)
             if reply.get("id") != req_id:  # pragma: no cover - protocol violation
                 self._replace(worker)
-                return Reply("crash")
+                return Reply("crash", wall_s=wall)
             self._checkin(worker)
-            return Reply("ok", reply)
+            return Reply("ok", reply, cpu_s=used, wall_s=wall)
         except BaseException:
             if worker in self._all:
                 self._replace(worker)
             raise
+
+    def _note_wait(self, seconds: float) -> None:
+        with self._cond:
+            self.queue_wait_s += seconds
+            self.max_queue_wait_s = max(self.max_queue_wait_s, seconds)
 
     def prestart(self) -> None:
         """Start all ``size`` workers now and wait until they are ready (otherwise they start on demand)."""
@@ -309,10 +364,13 @@ class WorkerPool:
         with self._cond:
             return sorted(w.pid for w in self._all)
 
-    def stats(self) -> dict[str, int]:
+    def stats(self) -> dict[str, float]:
         with self._cond:
-            out = dict(self.counters)
+            out: dict[str, float] = dict(self.counters)
             out["live"] = len(self._all)
+            out["size"] = self.size
+            out["queue_wait_s"] = round(self.queue_wait_s, 3)
+            out["max_queue_wait_s"] = round(self.max_queue_wait_s, 3)
             return out
 
     def close(self) -> None:

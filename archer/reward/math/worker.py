@@ -12,6 +12,13 @@ math-verify's own ``signal.alarm`` timeouts are switched off (``parsing_timeout=
 ``timeout_seconds=None``): the wall-clock bound is the parent killing this process. As a second line of
 defence a CPU-time limit (RLIMIT_CPU, re-armed before every request) makes the kernel end the process if
 the parent died while a comparison was running, and RLIMIT_AS caps its memory.
+
+Dying with the grading process: the worker asks the kernel to SIGKILL it when its parent dies
+(``PR_SET_PDEATHSIG``; the parent is the pool's spawner thread, which lives as long as the process),
+then checks that the parent it was started by (``$ARCHER_POOL_PARENT_PID``) is still its parent, in
+case the parent died before the request was armed. This works while a comparison holds the GIL in a
+huge integer power, where no Python-level check could run. Without ``prctl`` (not Linux) it falls back
+to a watchdog thread that exits when the worker is re-parented, plus the exit on stdin EOF.
 """
 
 from __future__ import annotations
@@ -22,6 +29,35 @@ import math
 import os
 import resource
 import sys
+import threading
+import time
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Arrange to be killed when the grading process dies, however it dies (SIGKILL included)."""
+    expected = int(os.environ.get("ARCHER_POOL_PARENT_PID", "0") or 0)
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if expected and os.getppid() != expected:
+        os._exit(0)  # the parent died before PDEATHSIG was armed: nobody will ever send a request
+    if not armed and expected:
+
+        def watch() -> None:
+            while os.getppid() == expected:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _set_limits() -> None:
@@ -47,6 +83,7 @@ def _arm_cpu_limit(seconds: float) -> None:
 
 def main() -> int:
     # Keep the protocol channel private: whatever a library prints must not corrupt it.
+    _die_with_parent()
     proto_out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr

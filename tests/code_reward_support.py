@@ -1,12 +1,28 @@
-"""Helpers shared by the code-reward tests (imported by name: conftest.py puts tests/ on sys.path)."""
+"""Helpers shared by the code-reward tests (imported by name: conftest.py puts tests/ on sys.path).
 
-import psutil
-import pytest
+Run as a script (``python tests/code_reward_support.py [--threads N]``) it is a *grading process*, as a
+verl RewardLoopWorker is: it reads a JSON list of jobs on stdin, grades them with ``compute_code_score``
+from N threads, and prints one JSON line per finished job (``{"i": index, "result": {...}}``), then
+``{"done": true}``. The multi-process tests start several of these at once.
+"""
 
-from archer.reward.code import sandbox as sb
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-BWRAP = sb.detect_isolation() == "bwrap"
-needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+if __name__ != "__main__":
+    import psutil
+    import pytest
+
+    from archer.reward.code import sandbox as sb
+
+    BWRAP = sb.detect_isolation() == "bwrap"
+    needs_bwrap = pytest.mark.skipif(not BWRAP, reason="bubblewrap missing or unusable here (apt-get install bubblewrap)")
 
 
 def resp(code: str) -> str:
@@ -17,6 +33,48 @@ def resp(code: str) -> str:
 def stdin_gt(*pairs):
     """Canonical ground truth of stdin tests from (input, output) pairs."""
     return {"tests": [{"input": i, "output": o, "testtype": "stdin"} for i, o in pairs]}
+
+
+def job(code: str, gt, **kwargs) -> dict:
+    """One grading job for a grading process: the response of ``code`` against ``gt`` with ``kwargs``."""
+    return {"response": resp(code), "gt": gt, "kwargs": kwargs}
+
+
+def start_grader(jobs: list[dict], threads: int = 1, env: dict | None = None, user: int | None = None) -> subprocess.Popen:
+    """Start a grading process on ``jobs`` (see the module docstring). ``env`` is added to ours; ``user``
+    runs it as that unprivileged uid (via setpriv)."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "--threads", str(threads)]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "--", *argv]
+    full_env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), **(env or {})}
+    # output to files, not pipes: a process printing many results must never block on a full pipe
+    out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err, env=full_env, cwd=str(REPO_ROOT),
+                            text=True)
+    proc.stdin.write(json.dumps(jobs))
+    proc.stdin.close()
+    proc.stdin = None
+    proc.out_file, proc.err_file = out, err
+    return proc
+
+
+def finish_grader(proc: subprocess.Popen, timeout: float = 120.0) -> list[dict]:
+    """Wait for a grading process; its results in job order. AssertionError (with its stderr) if it failed."""
+    proc.wait(timeout=timeout)
+    out, err = (f.seek(0) or f.read() for f in (proc.out_file, proc.err_file))
+    assert proc.returncode == 0, f"grading process exited {proc.returncode}: {err[-3000:]}"
+    results = {}
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if "i" in msg:
+            results[msg["i"]] = msg["result"]
+    return [results[i] for i in sorted(results)]
+
+
+def grade_in_processes(job_lists: list[list[dict]], threads: int = 1, env: dict | None = None) -> list[list[dict]]:
+    """Grade each list of jobs in its own process, all processes at once."""
+    procs = [start_grader(jobs, threads, env) for jobs in job_lists]
+    return [finish_grader(p) for p in procs]
 
 
 def leftovers():
@@ -31,3 +89,33 @@ def leftovers():
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return out
+
+
+def _grading_process_main() -> None:
+    import argparse
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from archer.reward.code.grader import compute_code_score
+
+    ap = argparse.ArgumentParser(description="grade a JSON list of code-reward jobs from stdin")
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    jobs = json.load(sys.stdin)
+    lock = threading.Lock()
+
+    def grade(i: int) -> None:
+        j = jobs[i]
+        r = compute_code_score("code", j["response"], j["gt"], None, **j.get("kwargs", {}))
+        with lock:
+            print(json.dumps({"i": i, "result": r}), flush=True)
+
+    with ThreadPoolExecutor(max_workers=args.threads) as ex:
+        for f in [ex.submit(grade, i) for i in range(len(jobs))]:
+            f.result()
+    print(json.dumps({"done": True}), flush=True)
+
+
+if __name__ == "__main__":
+    _grading_process_main()

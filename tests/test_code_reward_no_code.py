@@ -30,4 +30,5 @@ def test_last_block_wins_and_other_languages_skipped():
 def test_no_code(text):
     assert extract_code(text) is None
     r = compute_code_score("code", text, stdin_gt(("", "1"), ("", "1")))
-    assert r == {"score": 0.0, "acc": False, "passed": 0, "total": 2, "failure_kind": "no code", "isolation": ""}
+    assert r == {"score": 0.0, "acc": False, "passed": 0, "total": 2, "failure_kind": "no code", "isolation": "",
+                 "code_timeout": False, "sandbox_wait_s": 0.0}

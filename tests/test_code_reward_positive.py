@@ -13,7 +13,10 @@ SUM = "a, b = map(int, input().split())\nprint(a + b)"
 
 def test_stdin_program_passes():
     r = compute_code_score("livecodebench", resp(SUM), json.dumps(stdin_gt(("1 2\n", "3\n"), ("10 -4", "6"))))
-    assert r == {"score": 1.0, "acc": True, "passed": 2, "total": 2, "failure_kind": None, "isolation": sb.detect_isolation()}
+    waited = r.pop("sandbox_wait_s")
+    assert 0.0 <= waited < 60.0
+    assert r == {"score": 1.0, "acc": True, "passed": 2, "total": 2, "failure_kind": None, "isolation": sb.detect_isolation(),
+                 "code_timeout": False}
 
 
 def test_call_based_solution_passes():

@@ -117,13 +117,14 @@ def closed_port() -> int:
 
 def test_correct_stdin_program_passes(service):
     r = grade(service, resp(SUM), json.dumps(SUM_GT))
-    assert r == {"score": 1.0, "acc": True, "passed": 2, "total": 2, "failure_kind": None, "isolation": "sandbox_fusion"}
+    assert r == {"score": 1.0, "acc": True, "passed": 2, "total": 2, "failure_kind": None, "isolation": "sandbox_fusion",
+                 "code_timeout": False, "sandbox_wait_s": 0.0}
 
 
 def test_wrong_stdin_program_fails(service):
     r = grade(service, resp("a, b = map(int, input().split())\nprint(a - b)"), SUM_GT)
     assert r == {"score": 0.0, "acc": False, "passed": 0, "total": 2, "failure_kind": "wrong answer",
-                 "isolation": "sandbox_fusion"}
+                 "isolation": "sandbox_fusion", "code_timeout": False, "sandbox_wait_s": 0.0}
 
 
 def test_livecodebench_comparison_and_prelude(service):
@@ -134,7 +135,8 @@ def test_livecodebench_comparison_and_prelude(service):
 
 def test_call_based_program_passes(service):
     r = grade(service, resp(TWO_SUM), TWO_SUM_GT)
-    assert r == {"score": 1.0, "acc": True, "passed": 2, "total": 2, "failure_kind": None, "isolation": "sandbox_fusion"}
+    assert r == {"score": 1.0, "acc": True, "passed": 2, "total": 2, "failure_kind": None, "isolation": "sandbox_fusion",
+                 "code_timeout": False, "sandbox_wait_s": 0.0}
     wrong = TWO_SUM.replace("[seen[target - x], i]", "[i, seen[target - x]]")
     assert grade(service, resp(wrong), TWO_SUM_GT)["failure_kind"] == "wrong answer"
 

@@ -25,6 +25,8 @@ RESULT_DEFAULTS: dict[str, Any] = {
     "total": 0,
     "failure_kind": None,
     "isolation": "",
+    "code_timeout": False,  # a test or the whole program hit its wall-clock limit (math: always False)
+    "sandbox_wait_s": 0.0,  # seconds the program waited for a node-wide sandbox slot (math: 0.0)
 }
 
 

@@ -7,8 +7,8 @@
 All tests of one program run in ONE sandboxed harness process (archer/reward/code/harness.py), which
 forks a fresh child per test and enforces the per-test timeout; the grader enforces a wall-clock deadline
 for the whole program and compares outputs here, outside the sandbox. Concurrency across programs is
-bounded by a pool sized to the CPUs of this process (``ARCHER_CODE_WORKERS`` overrides);
-``compute_code_score_batch`` fills it.
+bounded node-wide, over every grading process, by the slot budget of archer/reward/code/slots.py (the
+CPUs, or ``ARCHER_CODE_WORKERS``); ``compute_code_score_batch`` fills it.
 """
 
 from __future__ import annotations
@@ -66,15 +66,30 @@ class CodeRewardConfig:
         return cls(**{k: v for k, v in kwargs.items() if k in names})
 
 
-def _result(cfg: CodeRewardConfig, passed: int, total: int, kind: str | None, isolation: str | None) -> dict:
-    ok = kind is None and total > 0 and passed == total
+@dataclasses.dataclass
+class ProgramRun:
+    """What running one program found: tests passed, the first failure's kind (None: all passed), the
+    isolation level, whether any test (or the whole program) hit its wall-clock limit, and how long the
+    program waited for a node-wide sandbox slot. The last two tell load from bad code."""
+
+    passed: int
+    kind: str | None
+    isolation: str = ""
+    timed_out: bool = False
+    slot_wait_s: float = 0.0
+
+
+def _result(cfg: CodeRewardConfig, total: int, run: ProgramRun) -> dict:
+    ok = run.kind is None and total > 0 and run.passed == total
     return {
         "score": float(cfg.pass_score if ok else cfg.fail_score),
         "acc": bool(ok),
-        "passed": int(passed),
+        "passed": int(run.passed),
         "total": int(total),
-        "failure_kind": None if ok else (kind or "wrong answer"),
-        "isolation": isolation or "",
+        "failure_kind": None if ok else (run.kind or "wrong answer"),
+        "isolation": run.isolation or "",
+        "code_timeout": bool(run.timed_out),
+        "sandbox_wait_s": float(run.slot_wait_s),
     }
 
 
@@ -93,8 +108,7 @@ def _parse_events(stdout: bytes) -> list[dict]:
     return events
 
 
-def _run_program(code: str, tests: CodeTests, cfg: CodeRewardConfig) -> tuple[int, str | None, str]:
-    """(passed, first failure kind or None, isolation used)."""
+def _run_program(code: str, tests: CodeTests, cfg: CodeRewardConfig) -> ProgramRun:
     n = len(tests.tests) if tests.mode != "assert" else 1
     per_test = cfg.per_test_timeout
     deadline = cfg.program_timeout if cfg.program_timeout is not None else n * (per_test + 0.5) + 5.0
@@ -128,13 +142,14 @@ def _run_program(code: str, tests: CodeTests, cfg: CodeRewardConfig) -> tuple[in
     events = _parse_events(res.stdout)
     compiled = next((e for e in events if e.get("event") == "compile"), None)
     if compiled is not None and not compiled.get("ok"):
-        return 0, "compile error", res.isolation
+        return ProgramRun(0, "compile error", res.isolation, res.timed_out, res.slot_wait_seconds)
     finished = any(e.get("event") == "end" and e.get("marker") == END_MARKER for e in events)
     by_index: dict[int, dict] = {}
     for e in events:
         if e.get("event") == "test" and isinstance(e.get("i"), int) and e["i"] not in by_index:
             by_index[e["i"]] = e
     passed, first_kind = 0, None
+    any_timeout = res.timed_out or any(e.get("status") == "timeout" for e in by_index.values())
     for i in range(n):
         e = by_index.get(i)
         if e is None:
@@ -153,7 +168,7 @@ def _run_program(code: str, tests: CodeTests, cfg: CodeRewardConfig) -> tuple[in
         first_kind = "runtime error"
     if res.stderr and first_kind is not None and not events:
         logger.debug("code harness stderr: %s", res.stderr[-2000:].decode("utf-8", "replace"))
-    return passed, first_kind, res.isolation
+    return ProgramRun(passed, first_kind, res.isolation, any_timeout, res.slot_wait_seconds)
 
 
 def _judge(e: dict, tests: CodeTests, i: int) -> str | None:
@@ -183,7 +198,9 @@ def compute_code_score(
 ) -> dict[str, Any]:
     """Grade one response. Returns ``score`` (``pass_score`` if every test passes, else ``fail_score``),
     ``acc``, ``passed`` / ``total`` tests, ``failure_kind`` (None or one of ``FAILURE_KINDS``; the first
-    failing test's) and ``isolation`` (the sandbox level used, "" when nothing ran).
+    failing test's), ``isolation`` (the sandbox level used, "" when nothing ran), ``code_timeout`` (some
+    test or the whole program hit its wall-clock limit) and ``sandbox_wait_s`` (seconds the program
+    waited for a node-wide sandbox slot).
 
     ``kwargs``: any field of ``CodeRewardConfig``; unknown keys are ignored (the dispatcher passes the
     same reward kwargs to every grader). Malformed ``ground_truth`` raises ValueError; no usable sandbox
@@ -203,12 +220,12 @@ def compute_code_score(
         remote.check_tests(tests, cfg)
     code = extract_code(solution_str)
     if code is None:
-        return _result(cfg, 0, tests.total, "no code", None)
+        return _result(cfg, tests.total, ProgramRun(0, "no code"))
     if remote is not None:
         passed, kind = remote.run_remote(code, tests, cfg)  # RuntimeError when the service fails
-        return _result(cfg, passed, tests.total, kind, remote.ISOLATION)
-    passed, kind, isolation = _run_program(code, tests, cfg)
-    return _result(cfg, passed, tests.total, kind, isolation)
+        # the service reports only the first failing test's kind here: a timeout after it goes unseen
+        return _result(cfg, tests.total, ProgramRun(passed, kind, remote.ISOLATION, kind == "timeout"))
+    return _result(cfg, tests.total, _run_program(code, tests, cfg))
 
 
 def compute_code_score_batch(
@@ -218,7 +235,8 @@ def compute_code_score_batch(
     extra_infos: list | None = None,
     **kwargs: Any,
 ) -> list[dict[str, Any]]:
-    """``compute_code_score`` over a batch, ``pool_size()`` programs at a time (results in input order).
+    """``compute_code_score`` over a batch, up to ``pool_size()`` programs at a time from this process
+    (fewer when other grading processes hold node-wide slots); results in input order.
     A malformed ground truth raises ValueError for the whole batch."""
     extra_infos = extra_infos if extra_infos is not None else [None] * len(solution_strs)
     workers = sb.pool_size()

@@ -7,7 +7,7 @@ Isolation levels, strongest first (``detect_isolation()`` probes them once per p
     and the Python installation (``/usr``, ``/etc``, the interpreter's prefixes; not ``/home``, not the
     repository, not the data); a private size-capped tmpfs ``/tmp`` as the working directory; a fresh
     ``/proc`` and a minimal ``/dev``; no capabilities. When the grader runs as root, the program runs
-    as a dedicated unprivileged uid (one per pool slot), so ``RLIMIT_NPROC`` really bounds it.
+    as a dedicated unprivileged uid (one per node-wide slot, see slots.py), so ``RLIMIT_NPROC`` really bounds it.
 ``unshare``
     util-linux ``unshare``: new network and PID namespaces (``--kill-child``), fresh temp working
     directory on the host file system. The rest of the file system is visible (and writable with the
@@ -34,10 +34,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Sequence
+
+from archer.reward.code import slots
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ __all__ = [
     "run_sandboxed",
     "python_argv",
     "slot",
+    "slot_budget",
+    "pool_size",
 ]
 
 ISOLATION_LEVELS = ("bwrap", "unshare", "none")
@@ -100,6 +103,7 @@ class SandboxResult:
     stderr_truncated: bool
     wall_seconds: float
     isolation: str
+    slot_wait_seconds: float = 0.0  # waited for a node-wide sandbox slot before starting
 
 
 # --------------------------------------------------------------------------- environment
@@ -124,64 +128,45 @@ def python_argv(script: str, *args: str) -> list[str]:
     return [sys.executable, "-I", "-X", "utf8", script, *args]
 
 
-# --------------------------------------------------------------------------- slots (pool + uids)
-
-
-class _Slots:
-    """Bounded pool of sandbox slots; slot k runs as uid ``base + k`` so each running sandbox has its own
-    RLIMIT_NPROC budget. Sized to the CPUs this process may use (``ARCHER_CODE_WORKERS`` overrides)."""
-
-    def __init__(self, n: int):
-        self.n = n
-        self._free = list(range(n))
-        self._cond = threading.Condition()
-
-    def acquire(self) -> int:
-        with self._cond:
-            while not self._free:
-                self._cond.wait()
-            return self._free.pop()
-
-    def release(self, k: int) -> None:
-        with self._cond:
-            self._free.append(k)
-            self._cond.notify()
+# --------------------------------------------------------------------------- slots (node-wide budget + uids)
 
 
 def default_workers() -> int:
-    env = os.environ.get("ARCHER_CODE_WORKERS")
-    if env:
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    """Sandboxes allowed at once on this node (``ARCHER_CODE_WORKERS``, else this process's CPUs)."""
+    return slots.budget_size()
 
 
-_SLOTS: _Slots | None = None
-_SLOTS_LOCK = threading.Lock()
+@functools.lru_cache(maxsize=None)
+def _budget_for(size: int, uid_base: int, directory: str) -> slots.SlotBudget:
+    return slots.SlotBudget(size, uid_base, Path(directory), _sweep_slot)
 
 
-def _slots() -> _Slots:
-    global _SLOTS
-    with _SLOTS_LOCK:
-        if _SLOTS is None:
-            _SLOTS = _Slots(default_workers())
-        return _SLOTS
+def slot_budget(config: SandboxConfig | None = None) -> slots.SlotBudget:
+    """The node-wide slot budget of ``config``'s uid range (see archer/reward/code/slots.py)."""
+    cfg = config or SandboxConfig()
+    return _budget_for(default_workers(), cfg.sandbox_uid_base, str(slots.runtime_dir()))
+
+
+def _sweep_slot(held: slots.HeldSlot) -> None:
+    """Kill what still runs as the held slot's uid. Only as root: otherwise programs run as our own uid
+    (no per-slot uid exists, and sweeping our uid would kill the grader); they die with their sandbox."""
+    if os.geteuid() == 0:
+        _sweep_uid(held.uid)
 
 
 class slot:
-    """Context manager holding one pool slot (blocks while all are busy); ``int(s)`` is its index."""
+    """Context manager holding one node-wide sandbox slot (blocks while all are busy); yields the
+    ``slots.HeldSlot`` (its ``uid``, ``waited_s``)."""
 
-    def __enter__(self) -> int:
-        self._k = _slots().acquire()
-        return self._k
+    def __init__(self, config: SandboxConfig | None = None):
+        self._budget = slot_budget(config)
+
+    def __enter__(self) -> slots.HeldSlot:
+        self._held = self._budget.acquire()
+        return self._held
 
     def __exit__(self, *exc) -> None:
-        try:
-            _sweep_uid(SandboxConfig().sandbox_uid_base + self._k)
-        finally:
-            _slots().release(self._k)
+        self._budget.release(self._held)
 
 
 def _sweep_uid(uid: int, grace_s: float = 2.0) -> None:
@@ -212,7 +197,8 @@ def _sweep_uid(uid: int, grace_s: float = 2.0) -> None:
 
 
 def pool_size() -> int:
-    return _slots().n
+    """Sandboxes that may run at once on this node (the budget, shared by all grading processes)."""
+    return default_workers()
 
 
 # --------------------------------------------------------------------------- isolation detection
@@ -294,13 +280,14 @@ def _probe_level(level: str) -> tuple[bool, str]:
     if level == "bwrap":
         if not shutil.which("bwrap"):
             return False, "bwrap not installed (Debian/Ubuntu: apt-get install bubblewrap)"
-        uid = _drop_uid(0, SandboxConfig())
-        pre = _bwrap_prefix(SandboxConfig(), uid)
-        if uid is not None:
-            if not shutil.which("setpriv"):
-                return False, "setpriv (util-linux) not found"
-            pre += _setpriv_prefix(uid)
-        return _probe(pre + check)
+        if os.geteuid() == 0 and not shutil.which("setpriv"):
+            return False, "setpriv (util-linux) not found"
+        with slot() as held:  # the probe runs as a slot's uid: hold that slot, as any program does
+            uid = _drop_uid(held.uid)
+            pre = _bwrap_prefix(SandboxConfig(), uid)
+            if uid is not None:
+                pre += _setpriv_prefix(uid)
+            return _probe(pre + check)
     if level == "unshare":
         if not shutil.which("unshare"):
             return False, "unshare (util-linux) not installed"
@@ -354,11 +341,12 @@ def _resolve_level(cfg: SandboxConfig) -> str:
     return level
 
 
-def _drop_uid(slot_index: int, cfg: SandboxConfig) -> int | None:
-    """Unprivileged uid for this slot when we are root (RLIMIT_NPROC is not enforced for root)."""
+def _drop_uid(slot_uid: int) -> int | None:
+    """The held slot's unprivileged uid when we are root (RLIMIT_NPROC is not enforced for root); None
+    otherwise (the program keeps our uid)."""
     if os.geteuid() != 0:
         return None
-    return cfg.sandbox_uid_base + slot_index
+    return slot_uid
 
 
 def _count_tasks_of_uid(uid: int) -> int:
@@ -414,7 +402,6 @@ def run_sandboxed(
     stdin: bytes = b"",
     config: SandboxConfig | None = None,
     *,
-    slot_index: int | None = None,
     ro_files: dict[str, str] | None = None,
 ) -> SandboxResult:
     """Run ``argv`` sandboxed, feeding ``stdin``; returns its capped output.
@@ -423,20 +410,24 @@ def run_sandboxed(
     the inside path in ``argv``: under the other levels it is rewritten to the host path.
     The working directory is fresh and private (bwrap: a size-capped tmpfs ``/tmp``; otherwise a host
     temp dir), and is gone afterwards.
+    It runs in a node-wide slot (blocks until one is free; ``slot_wait_seconds`` says how long).
     Raises SandboxUnavailableError when no isolation works and ``allow_unsandboxed`` is False.
     """
     cfg = config or SandboxConfig()
     level = _resolve_level(cfg)
-    if slot_index is None:
-        with slot() as k:
-            return run_sandboxed(argv, stdin, cfg, slot_index=k, ro_files=ro_files)
+    with slot(cfg) as held:
+        res = _run_in_slot(list(argv), stdin, cfg, level, held, ro_files)
+    res.slot_wait_seconds = held.waited_s
+    return res
 
-    argv = list(argv)
+
+def _run_in_slot(argv: list[str], stdin: bytes, cfg: SandboxConfig, level: str, held: slots.HeldSlot,
+                 ro_files: dict[str, str] | None) -> SandboxResult:
     host_dir = None
     uid = None
     try:
         if level == "bwrap":
-            uid = _drop_uid(slot_index, cfg)
+            uid = _drop_uid(held.uid)
             prefix = _bwrap_prefix(cfg, uid)
             for host, inside in (ro_files or {}).items():
                 for parent in reversed(Path(inside).parents[:-1]):

@@ -120,11 +120,13 @@ aspo_defaults() {
   OVERLONG_BUFFER_LOG=${OVERLONG_BUFFER_LOG:-False}
   # group filtering: drop groups whose 16 responses are all correct or all wrong [A2 +trainer.rejection_sample=True
   # drops them; verl 0.9.1's v1 trainer evicts them by algorithm.filter_groups and refills the batch with
-  # fresh prompts (DAPO). metric acc = archer.reward's 0/1 correctness; max_num_gen_batches is ignored by
-  # the v1 trainer (0 = no limit)]
+  # fresh prompts (DAPO). metric acc = archer.reward's 0/1 correctness. verl 0.9.1's v1 trainer ignores
+  # max_num_gen_batches; archer.trainer.filter_groups_guard enforces it: a step that has used this many
+  # generation batches without a full batch stops with an error (0 = no limit, a warning per batch).
+  # 10 is verl's DAPO recipe value [verl recipe/dapo]; Archer2.0 has no such bound (it trains on fewer groups)]
   FILTER_GROUPS=${FILTER_GROUPS:-True}
   FILTER_GROUPS_METRIC=${FILTER_GROUPS_METRIC:-acc}
-  FILTER_GROUPS_MAX_NUM_GEN_BATCHES=${FILTER_GROUPS_MAX_NUM_GEN_BATCHES:-0}
+  FILTER_GROUPS_MAX_NUM_GEN_BATCHES=${FILTER_GROUPS_MAX_NUM_GEN_BATCHES:-10}
 
   # cluster [A2: n_gpus_per_node=8, nnodes=1]
   NNODES=${NNODES:-1}

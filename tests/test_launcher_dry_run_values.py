@@ -51,6 +51,7 @@ TABLE = {
     # group filtering of all-correct / all-wrong groups
     "algorithm.filter_groups.enable": True,
     "algorithm.filter_groups.metric": "acc",
+    "algorithm.filter_groups.max_num_gen_batches": 10,
     # vLLM rollouts
     "actor_rollout_ref.rollout.name": "vllm",
     "actor_rollout_ref.rollout.tensor_model_parallel_size": 1,

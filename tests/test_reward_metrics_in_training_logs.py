@@ -24,6 +24,7 @@ import torch
 import verl  # noqa: F401  (loads our plugin, which installs the hook)
 
 from archer.trainer import reward_logging
+from transfer_queue_support import local_transfer_queue
 from archer.warn_once import _warned as warned_keys  # to re-arm a one-time warning between tests
 
 PROMPT_LENS = [3, 2, 4, 2]
@@ -59,27 +60,8 @@ NOT_EXPECTED = ("reward/acc/max", "reward/grader_timeout/max", "reward/response_
 
 @pytest.fixture(scope="module")
 def tq():
-    ray = pytest.importorskip("ray")
-    transfer_queue = pytest.importorskip("transfer_queue")
-    from omegaconf import OmegaConf
-
-    owns_ray = not ray.is_initialized()
-    if owns_ray:
-        ray.init(num_cpus=2, include_dashboard=False, namespace="archer_reward_logging_test", log_to_driver=False)
-    conf = {
-        "controller": {"polling_mode": True},
-        "backend": {
-            "storage_backend": "SimpleStorage",
-            "SimpleStorage": {"total_storage_size": 64, "num_data_storage_units": 1},
-        },
-    }
-    transfer_queue.init(OmegaConf.create(conf))
-    try:
+    with local_transfer_queue("archer_reward_logging_test") as transfer_queue:
         yield transfer_queue
-    finally:
-        transfer_queue.close()
-        if owns_ray:
-            ray.shutdown()
 
 
 def _put_batch(tq, partition_id: str, colocated: bool):

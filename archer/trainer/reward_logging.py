@@ -17,20 +17,18 @@ plugin entry point) wraps ``PPOTrainer._compute_metrics`` (v1) and the ``compute
 ``ray_trainer`` calls (legacy) so that they also add ``reward/<key>/mean`` (and ``/max`` for non-boolean
 keys) as reduced by :func:`archer.reward.metrics.reward_extra_metrics`. The trainer modules are heavy
 (ray, TransferQueue), so they are not imported here: each is patched when (and if) something imports
-it, through a ``sys.meta_path`` post-import hook, or at once if it is already imported. The added
+it (:func:`archer.post_import.when_imported`), or at once if it is already imported. The added
 metrics never break training: any failure is logged once and skipped.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.abc
 import logging
-import sys
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from archer.post_import import when_imported
 from archer.reward.metrics import NUMERIC_KEYS, reward_extra_metrics
 from archer.warn_once import warn_once
 
@@ -188,63 +186,7 @@ def _patch_legacy(module) -> None:
 _PATCHES: dict[str, Callable] = {V1_TRAINER_MODULE: _patch_v1, LEGACY_TRAINER_MODULE: _patch_legacy}
 
 
-def _apply(name: str, module) -> None:
-    try:
-        _PATCHES[name](module)
-    except Exception as e:  # never break the import of a verl module
-        _warn_once(f"patch:{name}", f"archer: could not patch {name} for reward/* metrics: {e!r}")
-
-
-# ---------------------------------------------------------------------------------------- post-import hook
-
-
-class _PatchingLoader(importlib.abc.Loader):
-    """Delegates to the real loader, then patches the freshly executed module."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        _apply(module.__name__, module)
-
-    def __getattr__(self, name):  # get_source, get_code, is_package, ... (tracebacks, inspect)
-        return getattr(self._loader, name)
-
-
-class _PostImportFinder(importlib.abc.MetaPathFinder):
-    def __init__(self):
-        self._busy = threading.local()
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in _PATCHES or getattr(self._busy, "on", False):
-            return None
-        self._busy.on = True
-        try:
-            for finder in sys.meta_path:
-                if finder is self or not hasattr(finder, "find_spec"):
-                    continue
-                spec = finder.find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-            else:
-                return None
-        finally:
-            self._busy.on = False
-        if spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        spec.loader = _PatchingLoader(spec.loader)
-        return spec
-
-
 def install() -> None:
     """Patch the trainer modules already imported and hook those imported later. Idempotent."""
-    for name in _PATCHES:
-        module = sys.modules.get(name)
-        if module is not None:
-            _apply(name, module)
-    if not any(type(f).__name__ == "_PostImportFinder" and type(f).__module__ == __name__ for f in sys.meta_path):
-        sys.meta_path.insert(0, _PostImportFinder())
+    for name, patch in _PATCHES.items():
+        when_imported(name, patch)

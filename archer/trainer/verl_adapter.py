@@ -6,7 +6,10 @@ Importing this module (which ``import verl`` does by itself, through our ``verl.
 2. defines :class:`AspoPolicyLossConfig`, the ``PolicyLossConfig`` subclass that carries ASPO's keys
    (select it with ``policy_loss._target_: archer.trainer.verl_adapter.AspoPolicyLossConfig``);
 3. wraps ``verl.workers.utils.losses.ppo_loss`` so that the current policy's per-token entropy, which
-   verl computes but never passes to policy losses, reaches the ASPO loss (detached).
+   verl computes but never passes to policy losses, reaches the ASPO loss (detached);
+4. installs the two trainer adapters, which patch verl's trainer modules only when they are imported:
+   :mod:`archer.trainer.reward_logging` (reward extra keys in the training metrics) and
+   :mod:`archer.trainer.filter_groups_guard` (a bound on DAPO group-filtering refills).
 
 The ASPO math itself is in :mod:`archer.aspo` (pure torch).
 """
@@ -257,3 +260,8 @@ install()
 from archer.trainer import reward_logging  # noqa: E402
 
 reward_logging.install()
+
+# bounded DAPO group filtering (verl 0.9.1's v1 trainer ignores filter_groups.max_num_gen_batches)
+from archer.trainer import filter_groups_guard  # noqa: E402
+
+filter_groups_guard.install()

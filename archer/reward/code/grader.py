@@ -54,6 +54,7 @@ class CodeRewardConfig:
     pass_score: float = 1.0
     fail_score: float = 0.0
     fail_fast: bool = True  # stop at the first test that errors or times out (the score is 0 anyway)
+    sandbox_uid_base: int = sb.DEFAULT_UID_BASE  # as root, node-wide slot k runs as uid base + k
     backend: str = "local"  # "local" (this sandbox) or "sandbox_fusion" (remote service, archer/reward/code/remote.py)
     # backend="sandbox_fusion" only (per_test_timeout, memory_limit_mb and max_tests apply to it as well):
     sandbox_fusion_url: str | None = None  # the service's /run_code endpoint, e.g. http://host:8080/run_code
@@ -134,6 +135,7 @@ def _run_program(code: str, tests: CodeTests, cfg: CodeRewardConfig) -> ProgramR
         cpu_seconds=int(math.ceil(deadline)) + 1,
         address_space_bytes=cfg.memory_limit_mb << 20,
         max_processes=cfg.max_processes,
+        sandbox_uid_base=cfg.sandbox_uid_base,
         # the harness reports each test's output inside its JSON lines
         stdout_limit=n * (cfg.max_output_bytes * 2 + 8192) + 65536,
         stderr_limit=65536,

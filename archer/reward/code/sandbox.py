@@ -56,6 +56,8 @@ __all__ = [
 
 ISOLATION_LEVELS = ("bwrap", "unshare", "none")
 SANDBOX_TMP = "/tmp"  # working directory inside the bwrap sandbox
+DEFAULT_UID_BASE = 0x3A000  # 237568: far above ordinary uids
+MIN_UID_BASE = 1000  # below: system accounts, and uid 0 (a sweep kills every process of a slot's uid)
 _MIB = 1 << 20
 
 
@@ -83,7 +85,7 @@ class SandboxConfig:
     stdout_limit: int = 1 * _MIB
     stderr_limit: int = 1 * _MIB
     tmpfs_bytes: int = 64 * _MIB
-    sandbox_uid_base: int = 0x3A000  # 237568: far above ordinary uids; slot k runs as base + k
+    sandbox_uid_base: int = DEFAULT_UID_BASE  # as root, slot k runs as uid base + k (and is swept as such)
     extra_ro_paths: tuple[str, ...] = ()
 
     def __post_init__(self):
@@ -91,6 +93,9 @@ class SandboxConfig:
             raise ValueError(f"isolation must be 'auto' or one of {ISOLATION_LEVELS}, got {self.isolation!r}")
         if self.wall_timeout <= 0:
             raise ValueError(f"wall_timeout must be > 0, got {self.wall_timeout}")
+        if not isinstance(self.sandbox_uid_base, int) or not MIN_UID_BASE <= self.sandbox_uid_base < 2**31 - 2**16:
+            raise ValueError(f"sandbox_uid_base must be an int in [{MIN_UID_BASE}, 2**31 - 2**16), got "
+                             f"{self.sandbox_uid_base!r}")
 
 
 @dataclasses.dataclass
@@ -138,7 +143,23 @@ def default_workers() -> int:
 
 @functools.lru_cache(maxsize=None)
 def _budget_for(size: int, uid_base: int, directory: str) -> slots.SlotBudget:
+    if os.geteuid() == 0:
+        _check_uids_unused(uid_base, size)
     return slots.SlotBudget(size, uid_base, Path(directory), _sweep_slot)
+
+
+def _check_uids_unused(uid_base: int, size: int) -> None:
+    """As root every process of a slot's uid is killed when the slot is swept: refuse a uid range that
+    holds a real account (ValueError naming sandbox_uid_base)."""
+    import pwd
+
+    for uid in range(uid_base, uid_base + size):
+        try:
+            name = pwd.getpwuid(uid).pw_name
+        except KeyError:
+            continue
+        raise ValueError(f"sandbox_uid_base={uid_base}: slot uid {uid} belongs to the account {name!r}, whose "
+                         f"processes a sweep would kill; choose a base whose {size} uids have no account")
 
 
 def slot_budget(config: SandboxConfig | None = None) -> slots.SlotBudget:

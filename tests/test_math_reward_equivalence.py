@@ -23,6 +23,8 @@ EQUIVALENT = {
         ("1,\\!000", "1000"),
         ("1\\,000", "1000"),
         ("12,345.5", "12345.5"),
+        ("32,\\! 349", "32349"),  # negative space then a real space after the comma
+        ("32{,}\\! 349", "32,349"),
     ],
     "degrees": [
         ("30^\\circ", "30"),
@@ -53,6 +55,23 @@ EQUIVALENT = {
         ("0.5", "50\\%"),
         ("12.5\\%", "0.125"),
         ("\\frac{100}{3}\\%", "\\frac{100}{3}"),
+    ],
+    "percent as a word": [
+        ("28 percent", "28\\%"),
+        ("28 percent", "28%"),
+        ("28 percent", "28"),
+        ("28 percent", "0.28"),
+        ("28 pct", "28\\%"),
+        ("28 per cent", "28"),
+        ("28\\text{ percent}", "28\\%"),
+        ("12.5 Percent", "0.125"),
+    ],
+    "time of day": [
+        ("\\text{4:30 p.m.}", "4:30 \\text{ p.m.}"),
+        ("4:30 pm", "4:30 \\text{ p.m.}"),
+        ("4:30 PM", "\\text{4:30 p.m.}"),
+        ("04:30\\text{ a.m.}", "4:30 am"),
+        ("4:30 \\text{ p.m.}", "4:30"),  # a meridiem on one side only is ignored, like a unit
     ],
     "intervals": [
         ("(1,2]", "(1, 2]"),
@@ -142,6 +161,12 @@ NEAR_MISSES = [
     ("\\text{(C)}", "D"),
     ("x=5", "y=5"),
     ("2\\pi", "\\pi"),
+    ("28 percent", "2.8"),
+    ("28 percent", "29\\%"),
+    ("32,\\! 349", "32"),
+    ("4:30 \\text{ p.m.}", "4:30 \\text{ a.m.}"),
+    ("\\text{4:30 p.m.}", "5:30 pm"),
+    ("\\text{4:30 p.m.}", "4:31 pm"),
 ]
 
 
@@ -174,6 +199,9 @@ def test_near_misses_stay_wrong(gold, pred):
         ("(1,2]", "(1, 2]"),
         ("\\{1,2\\}", "\\{2,1\\}"),
         ("-\\frac{1}{2}", "-0.5"),
+        ("28 percent", "0.28"),
+        ("32,\\! 349", "32349"),
+        ("\\text{4:30 p.m.}", "4:30 pm"),
     ],
 )
 def test_plain_numbers_and_numeric_structures_never_need_a_worker(gold, pred):
@@ -181,7 +209,15 @@ def test_plain_numbers_and_numeric_structures_never_need_a_worker(gold, pred):
 
 
 @pytest.mark.parametrize(
-    "gold,pred", [("0.5", "0.05"), ("\\frac12", "\\frac13"), ("5\\text{ cm}", "5\\text{ m}"), ("(1,2]", "(1,2)")]
+    "gold,pred",
+    [
+        ("0.5", "0.05"),
+        ("\\frac12", "\\frac13"),
+        ("5\\text{ cm}", "5\\text{ m}"),
+        ("(1,2]", "(1,2)"),
+        ("28 pct", "2.8"),
+        ("4:30 \\text{ p.m.}", "4:30 am"),
+    ],
 )
 def test_near_misses_are_decided_by_the_fast_path(gold, pred):
     assert fast_compare(normalize_answer(gold), normalize_answer(pred)) is False

@@ -128,9 +128,44 @@ def extract_answer(
     return ans.strip()
 
 
+# What may stand between the boxes of a gold answer given as several boxes: "\boxed{1}, \boxed{2}",
+# "$\boxed{1}$ and $\boxed{2}$".
+_BETWEEN_BOXES = re.compile(r"^(?:\s|[,;$]|\\quad|\\qquad|\\[,;: ]|~|\band\b|\\text\{\s*(?:and|,)?\s*\})*$")
+
+
+def all_boxed(text: str) -> tuple[list[str], list[str]] | None:
+    """Contents of every top-level braced ``\\boxed{}``/``\\fbox{}`` in ``text`` and the pieces of text
+    around them; None when a box is unclosed or brace-less."""
+    contents: list[str] = []
+    outside: list[str] = []
+    pos = 0
+    for match in _BOX_SEARCH.finditer(text):
+        if match.start() < pos:
+            continue  # a box inside the previous box
+        open_pos = match.end()
+        if open_pos >= len(text) or text[open_pos] != "{":
+            return None
+        close = _matching_brace(text, open_pos)
+        if close < 0:
+            return None
+        outside.append(text[pos : match.start()])
+        contents.append(text[open_pos + 1 : close].strip())
+        pos = close + 1
+    outside.append(text[pos:])
+    return contents, outside
+
+
 def ground_truth_answer(gold: str) -> str:
-    """A gold answer may itself be wrapped in ``\\boxed``; unwrap it (or keep it as is)."""
+    """A gold answer may itself be wrapped in ``\\boxed``; unwrap it (or keep it as is).
+
+    A gold made of several boxes and nothing else (``\\boxed{1}\\boxed{2}``, ``\\boxed{1}, \\boxed{2}``)
+    states a list of answers: it becomes ``1, 2``, which a response answers with ``\\boxed{1, 2}``. A
+    gold with text around its boxes (a worked solution) keeps its last box, as a response does.
+    """
     if "\\boxed" in gold or "\\fbox" in gold:
+        boxes = all_boxed(gold)
+        if boxes is not None and len(boxes[0]) > 1 and all(_BETWEEN_BOXES.match(t) for t in boxes[1]):
+            return ", ".join(c for c in boxes[0] if c)
         inner = last_boxed(gold)
         if inner is not None:
             return inner  # "" for an empty box: no answer

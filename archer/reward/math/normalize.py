@@ -87,6 +87,17 @@ _DEGREE = re.compile(
     r"|\\degree(?![A-Za-z])|\^\s*\{\s*\\text\{\s*o\s*\}\s*\}"
 )
 _PERCENT = re.compile(r"\\?%")
+# "28 percent", "28 per cent", "28 pct", "28\text{ percent}": the same as "28\%".
+_PERCENT_WORD = re.compile(
+    r"(?<=[\d}\s])\s*(?:\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{\s*(?:percent|per\s*cent|pct\.?)\s*\}"
+    r"|(?:percent|per\s*cent|pct\.?))\s*$",
+    re.I,
+)
+# "4:30 p.m.", "\text{4:30 p.m.}", "4:30\text{ pm}", "04:30 AM" -> time 4:30 with meridiem "pm"/"am".
+_TEXT_WRAPPER = re.compile(r"\\(?:text|textrm|textnormal|mbox|mathrm)\s*\{([^{}]*)\}")
+_TIME_OF_DAY = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*(?:([ap])\.?\s*m\.?)?$", re.I)
+# "32,\! 349": a thousands separator whose negative space is followed by a real space.
+_COMMA_NEGSPACE = re.compile(r"(?:,|\{,\})\s*\\!\s*")
 _DOLLAR = re.compile(r"\\\$|\\dollar(?![A-Za-z])")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:[, ]\d{3})+(?:\.\d+)?$")  # 1,000 / 1{,}000 / 1\,000
 # 1.5e3, 4.5e-7, 3e8 -> 1.5\times10^{3}. An integer mantissa with a signed exponent ("2e-1") is left alone:
@@ -132,6 +143,7 @@ def clean_latex(s: str) -> str:
     if "\\" in s:
         s = _DISPLAY.sub("", s)
         s = _SIZING.sub("", s)
+        s = _COMMA_NEGSPACE.sub(",", s)
         s = s.replace("\\!", "")
         s = _SPACES.sub(" ", s)
         s = _FRAC_VARIANTS.sub(r"\\frac", s)
@@ -233,12 +245,33 @@ def _canonical_key(latex: str) -> str:
     return key
 
 
+def time_of_day(s: str) -> tuple[str, str | None] | None:
+    """``("4:30", "pm")`` for a clock time such as ``4:30 p.m.`` or ``\\text{4:30 p.m.}``; None otherwise.
+
+    Only a time with a meridiem (a.m./p.m., any case, dots optional) or one written inside ``\\text{}``
+    is recognised: a bare ``3:20`` stays what it was (it may be a ratio).
+    """
+    if ":" not in s:
+        return None
+    unwrapped = _TEXT_WRAPPER.sub(lambda m: " " + m.group(1) + " ", s) if "\\" in s else s
+    m = _TIME_OF_DAY.match(" ".join(unwrapped.split()))
+    if m is None or (m.group(4) is None and unwrapped == s):
+        return None
+    hour, minute, second = int(m.group(1)), m.group(2), m.group(3)
+    value = f"{hour}:{minute}" + (f":{second}" if second else "")
+    return value, (m.group(4).lower() + "m" if m.group(4) else None)
+
+
 def normalize_answer(raw: str) -> Answer:
     """Normalise one answer. ``raw`` is the content of a box or a ground-truth string."""
     s = clean_latex(raw)
     degree = False
     percent = False
     unit = None
+
+    clock = time_of_day(s)
+    if clock is not None:  # the meridiem acts as a unit: a.m. vs p.m. differ, one side without it is ignored
+        return Answer(raw=raw, latex=clock[0], key=clock[0], unit=clock[1])
 
     if "\\" in s or "°" in s:
         if _DEGREE.search(s):
@@ -248,6 +281,11 @@ def normalize_answer(raw: str) -> Answer:
     if "%" in s:
         percent = True
         s = _PERCENT.sub("", s).strip()
+    elif "p" in s or "P" in s:
+        m = _PERCENT_WORD.search(s)
+        if m is not None and s[: m.start()].strip():
+            percent = True
+            s = s[: m.start()].strip()
 
     if "\\" in s:
         m = _TRAILING_TEXT.match(s)

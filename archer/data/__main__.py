@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 from pathlib import Path
 
 from archer.data import EVAL_SETS
+from archer.log import setup_logging
 from archer.data.decontam import DEFAULT_MIN_OVERLAP, DEFAULT_NGRAM
 
 
@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     pp.add_argument("--strict", action="store_true",
                     help="fail when an eval set has no source (e.g. livecodebench_v6 offline) or cannot be "
                     "used for decontamination")
+    pp.add_argument("--offline", action="store_true",
+                    help="never try the Hugging Face hub (also when HF_HUB_OFFLINE=1; without either, an unreachable "
+                    "hub is detected by one quick connection probe): sources that need it fail at once, named")
     pp.add_argument("--force", action="store_true", help="redo outputs whose inputs and options did not change")
     pp.add_argument("--batch-rows", type=int, default=64, help="rows per parquet read batch (default: 64)")
     pp.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -65,8 +68,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    log = setup_logging("archer.data", verbose=getattr(args, "verbose", False))
     if args.command == "validate":
         from archer.data.validate import validate_prepared
 
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 print(json.dumps(validate_prepared(path)))
             except ValueError as e:
-                print(f"error: {e}", file=sys.stderr)
+                log.error("%s", e)
                 rc = 1
         return rc
 
@@ -112,15 +114,27 @@ def main(argv: list[str] | None = None) -> int:
             force=args.force,
             batch_rows=args.batch_rows,
             progress=not args.no_progress,
+            offline=args.offline,
         )
         outcomes = prepare(args.suite, opts)
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error("%s", e)
         return 1
     print(summary_table(outcomes), file=sys.stderr)
     failed = [o for o in outcomes if o.failed]
+    from archer.data.prepare import HUB_REFUSED
+
     for o in failed:
-        print(f"error: {o.name}: {o.message}", file=sys.stderr)
+        if not o.message.startswith(HUB_REFUSED):  # those are named together below
+            log.error("%s: %s", o.name, o.message)
+    if opts.hub_needed:
+        log.error(
+            "the Hugging Face hub was not used (%s); %d source(s) need it: %s. Give local files instead: "
+            "--local-dir DIR for "
+            "the eval sets (laid out like ../shared/data: aime2024/test.jsonl, ...; or $ARCHER_SHARED_DATA), "
+            "--source NAME=PATH (.jsonl, .jsonl.gz, .json, .parquet or a directory of them) for any source, "
+            "--source NAME=none to skip one; see data/README.md", opts.hub_why, len(opts.hub_needed),
+            ", ".join(f"{n} ({s})" for n, s in opts.hub_needed.items()))
     return 1 if failed else 0
 
 

@@ -10,13 +10,28 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["SUPPORTED_SUFFIXES", "iter_file", "iter_path", "iter_json_array", "iter_hub", "count_rows_hint", "list_files"]
+__all__ = ["SUPPORTED_SUFFIXES", "iter_file", "iter_path", "iter_json_array", "iter_hub", "count_rows_hint", "list_files", "open_parquet"]
 
 SUPPORTED_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet")
 _CHUNK = 1 << 20
+# what a damaged file raises from the decoders below (a truncated gzip stream, bytes that are not UTF-8,
+# a parquet footer that is missing, an OS read error)
+_DAMAGE = (OSError, EOFError, zlib.error, UnicodeDecodeError)
+
+
+def _damaged(path: Path, what: str, exc: BaseException, where: str = "") -> ValueError:
+    return ValueError(f"{path}{where}: cannot read it as {what}, the file looks truncated or corrupt "
+                      f"({type(exc).__name__}: {exc})")
+
+
+def _arrow_errors() -> tuple:
+    import pyarrow as pa
+
+    return (pa.ArrowException, *_DAMAGE)
 
 
 def _suffix(path: Path) -> str:
@@ -34,23 +49,39 @@ def _open_text(path: Path):
 
 
 def iter_jsonl(path: Path) -> Iterator[dict]:
-    with _open_text(path) as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}")
-            yield row
+    what = "gzip-compressed JSON lines" if path.name.lower().endswith(".gz") else "UTF-8 JSON lines"
+    current = 1
+    try:
+        with (gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")) as f:
+            for lineno, raw in enumerate(f, 1):  # bytes, decoded per line: a decode error names its line
+                current = lineno
+                line = raw.decode("utf-8")
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError as e:
+                    raise ValueError(f"{path}:{lineno}: not valid JSON ({e})") from None
+                if not isinstance(row, dict):
+                    raise ValueError(f"{path}:{lineno}: expected a JSON object per line, got {type(row).__name__}")
+                current = lineno + 1  # a read error from here on is in the next line
+                yield row
+    except _DAMAGE as e:
+        raise _damaged(path, what, e, f":{current}") from None
 
 
 def iter_json_array(path: Path, chunk_size: int = _CHUNK) -> Iterator[Any]:
     """Elements of a top-level JSON array, decoded one at a time (memory ~ one element + one chunk).
 
     A file holding a single JSON object (not an array) yields that object once."""
+    try:
+        yield from _iter_json_array(Path(path), chunk_size)
+    except _DAMAGE as e:
+        what = "gzip-compressed JSON" if Path(path).name.lower().endswith(".gz") else "UTF-8 JSON"
+        raise _damaged(Path(path), what, e) from None
+
+
+def _iter_json_array(path: Path, chunk_size: int) -> Iterator[Any]:
     decoder = json.JSONDecoder()
     with _open_text(path) as f:
         buf = f.read(chunk_size)
@@ -110,13 +141,26 @@ def iter_json_array(path: Path, chunk_size: int = _CHUNK) -> Iterator[Any]:
                 buf, pos = buf[pos:], 0
 
 
-def iter_parquet(path: Path, batch_rows: int = 64) -> Iterator[dict]:
+def open_parquet(path: Path, **kwargs):
+    """``pyarrow.parquet.ParquetFile`` whose failure (not parquet, truncated footer) names the file."""
     import pyarrow.parquet as pq
 
+    try:
+        return pq.ParquetFile(path, **kwargs)
+    except _arrow_errors() as e:
+        raise _damaged(path, "parquet", e) from None
+
+
+def iter_parquet(path: Path, batch_rows: int = 64) -> Iterator[dict]:
     # pre_buffer=False + a small read buffer: without them pyarrow caches whole row groups (memory ~ file size)
-    pf = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-    for batch in pf.iter_batches(batch_size=batch_rows, use_threads=False):
-        yield from batch.to_pylist()
+    pf = open_parquet(path, pre_buffer=False, buffer_size=1 << 20)
+    rows = 0
+    try:
+        for batch in pf.iter_batches(batch_size=batch_rows, use_threads=False):
+            rows += batch.num_rows
+            yield from batch.to_pylist()
+    except _arrow_errors() as e:
+        raise _damaged(path, "parquet", e, f" (after row {rows})") from None
 
 
 def iter_file(path: str | Path, batch_rows: int = 64) -> Iterator[dict]:
@@ -156,13 +200,11 @@ def iter_path(path: str | Path, batch_rows: int = 64) -> Iterator[dict]:
 
 def count_rows_hint(path: str | Path) -> int | None:
     """Row count when it is cheap to know (parquet metadata), else None (progress bars then count up)."""
-    import pyarrow.parquet as pq
-
     total = 0
     for f in list_files(path):
         if not f.name.lower().endswith(".parquet"):
             return None
-        total += pq.ParquetFile(f).metadata.num_rows
+        total += open_parquet(f).metadata.num_rows
     return total
 
 
@@ -177,5 +219,11 @@ def iter_hub(dataset_id: str, split: str = "train", config: str | None = None, *
             f"could not open dataset {dataset_id!r} (config={config!r}, split={split!r}) with datasets: "
             f"{type(e).__name__}: {e}. Offline? Pass a local file with --source NAME=PATH."
         ) from e
-    for row in ds:
-        yield dict(row)
+    rows = 0
+    try:
+        for row in ds:
+            rows += 1
+            yield dict(row)
+    except Exception as e:  # a dropped connection or a damaged remote file after some rows
+        raise ValueError(f"dataset {dataset_id!r} (config={config!r}, split={split!r}): reading failed after "
+                         f"{rows} rows: {type(e).__name__}: {e}") from e

@@ -52,6 +52,31 @@ class Options:
     force: bool = False
     batch_rows: int = 64
     progress: bool = True
+    offline: bool = False  # never try hub sources (also HF_HUB_OFFLINE=1, or a failed probe of the hub)
+    hub_needed: dict[str, str] = field(default_factory=dict)  # filled in: source name -> hub spec not tried
+    hub_why: str = ""  # filled in: why the hub was not used
+
+
+def _needs_hub(spec: SourceSpec | None) -> bool:
+    """A hub dataset id (OWNER/NAME); a ``datasets`` builder on local files (``"parquet"`` + data_files) is not."""
+    return spec is not None and spec.kind == "hub" and "/" in spec.target
+
+
+def _hub_refusal(opts: Options, needs: dict[str, SourceSpec]) -> str | None:
+    """None when these hub sources may be tried; else the message (and they are recorded in opts.hub_needed)."""
+    if not needs:
+        return None
+    from archer.data.hub import hub_unavailable
+
+    why = hub_unavailable(opts.offline)
+    if why is None:
+        return None
+    opts.hub_needed.update({n: str(s) for n, s in needs.items()})
+    opts.hub_why = why
+    return f"{HUB_REFUSED}: needs the hub for {', '.join(needs)}"
+
+
+HUB_REFUSED = "not tried offline"
 
 
 @dataclass
@@ -90,7 +115,7 @@ def _produce(name: str, output: Path, schema, streams: Iterable[Stream], opts: O
     try:
         for src, items, total in streams:
             counts = per_source.setdefault(src, collections.Counter())
-            for i, item in _progress(items, total, f"{name}:{src}", opts.progress):
+            for i, item in _progress(items, total, name if src == name else f"{name}:{src}", opts.progress):
                 bad.seen += 1
                 counts["read"] += 1
                 if isinstance(item, RowError):
@@ -145,6 +170,13 @@ def _produce(name: str, output: Path, schema, streams: Iterable[Stream], opts: O
     return Outcome(name, output, status, message, report)
 
 
+def _describe(name: str, spec: SourceSpec) -> dict:
+    try:
+        return describe(spec)
+    except ValueError as e:  # e.g. a --source file that does not exist
+        raise ValueError(f"source {name} ({spec}): {e}") from e
+
+
 def _spec_for(name: str, opts: Options, default: str) -> SourceSpec:
     return opts.sources.get(name) or parse_spec(default)
 
@@ -168,22 +200,28 @@ def prepare_eval(opts: Options, names: Iterable[str] | None = None) -> list[Outc
             write_json_atomic(report_path(output), {"name": name, "status": "skipped", "message": msg})
             outcomes.append(Outcome(name, output, "failed" if opts.strict else "skipped", msg))
             continue
-        manifest = {"version": code_version(), "kind": "eval", "name": name, "inputs": {name: describe(spec)},
+        manifest = {"version": code_version(), "kind": "eval", "name": name, "inputs": {name: _describe(name, spec)},
                     "options": {"max_bad_fraction": opts.max_bad_fraction}}
         if not opts.force and up_to_date(output, manifest):
             log.info("%s: up to date (%s); --force to redo", name, output)
             outcomes.append(Outcome(name, output, "up-to-date", "", load_report(output) or {}))
             continue
         es = EVAL_SPECS[name]
+        refusal = _hub_refusal(opts, {name: spec} if _needs_hub(spec) else {})
+        if refusal:
+            write_json_atomic(report_path(output), {"name": name, "status": "failed", "message": refusal})
+            outcomes.append(Outcome(name, output, "failed", refusal))
+            continue
         total = None
-        if spec.kind == "file" and es.ability == "math":
-            from archer.data.io import count_rows_hint
-
-            total = count_rows_hint(spec.target)
         try:
+            if spec.kind == "file" and es.ability == "math":
+                from archer.data.io import count_rows_hint
+
+                total = count_rows_hint(spec.target)
             out = _produce(name, output, eval_schema(es.ability),
                            [(name, eval_rows(name, spec, opts.batch_rows), total)], opts, manifest)
         except ValueError as e:  # unreadable source: this set fails, the others still run
+            e = ValueError(f"source {name} ({spec}): {e}")
             log.error("%s: %s", name, e)
             write_json_atomic(report_path(output), {"name": name, "status": "failed", "message": str(e)})
             outcomes.append(Outcome(name, output, "failed", str(e)))
@@ -249,34 +287,55 @@ def prepare_train(suite: str, opts: Options) -> Outcome:
     if not active:
         msg = f"every {suite} source is 'none'"
         return Outcome(suite, output, "failed", msg)
+    hub_specs = {n: s for n, s in active.items() if _needs_hub(s)}
+    if opts.force or not output.exists():  # cannot be up to date: refuse before building the eval index
+        needs = dict(hub_specs)
+        if hub_specs and opts.decontam:  # the eval sets decontamination would fetch
+            for name in EVAL_SETS:
+                spec, _ = _eval_spec(name, opts)
+                if _needs_hub(spec) and not (opts.out_dir / "eval" / f"{name}.parquet").exists():
+                    needs[name] = spec
+        refusal = _hub_refusal(opts, needs)
+        if refusal:
+            return Outcome(suite, output, "failed", refusal)
     index, dinfo = (build_eval_index(opts) if opts.decontam else (None, {"disabled": True}))
     if opts.strict and dinfo.get("unchecked"):
         msg = f"--strict: decontamination cannot check {sorted(dinfo['unchecked'])}"
         log.error("%s: %s", suite, msg)
         return Outcome(suite, output, "failed", msg)
     manifest = {"version": code_version(), "kind": "train", "name": suite,
-                "inputs": {n: describe(s) for n, s in active.items()},
+                "inputs": {n: _describe(n, s) for n, s in active.items()},
                 "options": {"max_bad_fraction": opts.max_bad_fraction, "decontam": dinfo}}
     if not opts.force and up_to_date(output, manifest):
         log.info("%s: up to date (%s); --force to redo", suite, output)
         return Outcome(suite, output, "up-to-date", "", load_report(output) or {})
+    refusal = _hub_refusal(opts, hub_specs)
+    if refusal:
+        return Outcome(suite, output, "failed", refusal)
     convert = train_math.math_train_row if suite == "math" else train_code.code_train_row
     schema = train_math.math_schema() if suite == "math" else train_code.code_schema()
 
     def rows(name: str, spec: SourceSpec) -> Iterator[tuple[int, Any]]:
-        records, _ = open_rows(spec, opts.batch_rows)
-        for i, raw in enumerate(records):
-            try:
-                yield i, convert(name, raw, i, str(spec))
-            except RowError as e:
-                yield i, e
+        i = -1
+        try:
+            records, _ = open_rows(spec, opts.batch_rows)
+            for i, raw in enumerate(records):
+                try:
+                    yield i, convert(name, raw, i, str(spec))
+                except RowError as e:
+                    yield i, e
+        except ValueError as e:  # an unreadable file / hub stream: name the source (the message names the file)
+            raise ValueError(f"source {name} ({spec}), after {i + 1} rows: {e}") from e
 
-    def totals(spec: SourceSpec) -> int | None:
+    def totals(name: str, spec: SourceSpec) -> int | None:
         if spec.kind != "file":
             return None
         from archer.data.io import count_rows_hint
 
-        return count_rows_hint(spec.target)
+        try:
+            return count_rows_hint(spec.target)
+        except ValueError as e:
+            raise ValueError(f"source {name} ({spec}): {e}") from e
 
     seen: set[bytes] = set()
     contaminated: collections.Counter[str] = collections.Counter()
@@ -295,7 +354,7 @@ def prepare_train(suite: str, opts: Options) -> Outcome:
         seen.add(key)
         return None
 
-    streams = [(n, rows(n, s), totals(s)) for n, s in active.items()]
+    streams = [(n, rows(n, s), totals(n, s)) for n, s in active.items()]
     extra = {"decontamination": dinfo, "contaminated_by_eval_set": contaminated}
     out = _produce(suite, output, schema, streams, opts, manifest, keep, extra)
     out.report["contaminated_by_eval_set"] = dict(sorted(contaminated.items()))

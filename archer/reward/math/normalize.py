@@ -281,7 +281,7 @@ def normalize_answer(raw: str) -> Answer:
     if "%" in s:
         percent = True
         s = _PERCENT.sub("", s).strip()
-    elif "p" in s or "P" in s:
+    elif "cent" in s.lower() or "pct" in s.lower():
         m = _PERCENT_WORD.search(s)
         if m is not None and s[: m.start()].strip():
             percent = True

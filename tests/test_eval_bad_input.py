@@ -12,7 +12,8 @@ from eval_support import MATH_GENERATIONS, build_tiny_model, read_jsonl, run_cli
 def fails(*argv: str) -> str:
     code, stdout, stderr = run_cli(*argv)
     assert code == 2, (code, stdout, stderr)
-    assert stderr.startswith("error: ") and "Traceback" not in stderr
+    assert "archer.eval: error: " in stderr and "Traceback" not in stderr
+    assert stderr.rstrip().splitlines()[-1].startswith("archer.eval: error: ")
     return stderr
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import re
 import sys
 from pathlib import Path
@@ -17,8 +16,7 @@ from pathlib import Path
 from archer.eval.benchmarks import BENCHMARKS, GROUPS, SAMPLING, resolve_benchmarks
 from archer.eval.errors import EvalInputError
 from archer.eval.reference import REFERENCE_GROUPS
-
-logger = logging.getLogger("archer.eval")
+from archer.log import setup_logging
 
 _REF_CHOICES = [*REFERENCE_GROUPS, "all"]
 
@@ -199,9 +197,7 @@ def _print_protocol(data_dir: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    level = getattr(args, "log_level", "INFO")
-    logging.basicConfig(level=getattr(logging, str(level).upper(), logging.INFO), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log = setup_logging("archer.eval", str(getattr(args, "log_level", "INFO")))
     try:
         if args.command == "benchmarks":
             _print_protocol(args.data_dir)
@@ -212,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                               reward_kwargs=_reward_kwargs(args.reward_kwargs), label=args.label,
                               reference=args.reference, progress=not args.no_progress)
             print((Path(args.out) / "table.md").read_text(encoding="utf-8"))
-            logger.info("wrote %s", ", ".join(str(Path(args.out) / f) for f in ("summary.json", "table.md")))
+            log.info("wrote %s", ", ".join(str(Path(args.out) / f) for f in ("summary.json", "table.md")))
         elif args.command in ("run", "generate"):
             from archer.eval.pipeline import evaluate
 
@@ -231,10 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             written = write_tables(rows, args.out, reference=args.reference, title=args.title)
             print(written[0].read_text(encoding="utf-8"))
     except EvalInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error("%s", exc)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; re-run the same command to resume", file=sys.stderr)
+        log.error("interrupted; re-run the same command to resume")
         return 130
     return 0
 

@@ -112,12 +112,28 @@ def discover_targets(model: str | Path, label: str | None = None) -> tuple[str, 
     return "single", [_single(path, label, step)]
 
 
+def _check_weight_files(path: Path) -> None:
+    """Truncated / corrupt weight files named before the model load (transformers would not name them)."""
+    from archer.export.checks import check_safetensors_file, check_torch_file
+    from archer.export.errors import ExportError
+
+    try:
+        for f in sorted(path.glob("*.safetensors")):
+            check_safetensors_file(f)
+        for f in sorted(path.glob("pytorch_model*.bin")):
+            check_torch_file(f, "weights")
+    except ExportError as exc:
+        raise EvalInputError(str(exc)) from None
+
+
 def materialize(target: Target, convert_dir: Path, *, verify_export: bool = True) -> Path:
     """A loadable HF model dir for ``target``: the dir itself, or ``convert_dir`` holding its conversion
     (reused when a previous run already converted it)."""
     if target.kind == "hf":
+        _check_weight_files(target.path)
         return target.path
     if has_hf_weights(convert_dir) and not (convert_dir / _FAILED_MARKER).exists():
+        _check_weight_files(convert_dir)
         logger.info("reusing the converted model in %s", convert_dir)
         return convert_dir
     try:

@@ -28,7 +28,7 @@ from archer.eval.errors import EvalInputError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Problem", "read_jsonl", "load_generations", "JsonlAppender", "to_jsonable", "problem_index"]
+__all__ = ["Problem", "read_jsonl", "has_truncated_tail", "cut_truncated_tail", "load_generations", "JsonlAppender", "to_jsonable", "problem_index"]
 
 
 @dataclass
@@ -63,25 +63,55 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
-def read_jsonl(path: str | Path, *, tolerate_truncated_tail: bool = False) -> Iterator[tuple[int, dict]]:
+TRUNCATED_TAIL = "dropping a truncated last line (an interrupted write)"
+
+
+def has_truncated_tail(path: str | Path) -> bool:
+    """Whether the file's last line has no newline and is not valid JSON (an interrupted append)."""
+    path = Path(path)
+    if not path.is_file() or path.stat().st_size == 0:
+        return False
+    with open(path, "rb") as fh:
+        data = fh.read()
+    if data.endswith(b"\n"):
+        return False
+    try:
+        json.loads(data[data.rfind(b"\n") + 1 :].decode("utf-8"))
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError (a multi-byte character cut in two)
+        return True
+    return False
+
+
+def read_jsonl(path: str | Path, *, tolerate_truncated_tail: bool = False,
+               truncated_note: str = "") -> Iterator[tuple[int, dict]]:
     """(line number, object) for every non-empty line. Invalid JSON or a non-object raises EvalInputError
     naming the file and line; with ``tolerate_truncated_tail`` an unparsable *last* line that has no
-    trailing newline (an interrupted append) is skipped with a warning."""
+    trailing newline (an interrupted append) is skipped with a warning (plus ``truncated_note``: what
+    happens to the record it held)."""
     path = Path(path)
     if not path.is_file():
         raise EvalInputError(f"{path}: file not found")
-    with open(path, "r", encoding="utf-8") as fh:
+    with open(path, "rb") as fh:
         lines = fh.readlines()
-    for i, line in enumerate(lines, start=1):
+    for i, raw in enumerate(lines, start=1):
+        last_cut = i == len(lines) and not raw.endswith(b"\n")
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if tolerate_truncated_tail and last_cut:
+                logger.warning("%s:%d: %s%s", path, i, TRUNCATED_TAIL, truncated_note)
+                return
+            raise EvalInputError(f"{path}:{i}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         if not line.strip():
             continue
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            if tolerate_truncated_tail and i == len(lines) and not line.endswith("\n"):
-                logger.warning("%s:%d: ignoring a truncated last line (an interrupted write); it will be redone", path, i)
+            if tolerate_truncated_tail and last_cut:
+                logger.warning("%s:%d: %s%s", path, i, TRUNCATED_TAIL, truncated_note)
                 return
-            raise EvalInputError(f"{path}:{i}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            hint = " (a truncated last line: an interrupted write?)" if last_cut else ""
+            raise EvalInputError(f"{path}:{i}: not valid JSON ({exc.msg} at column {exc.colno}){hint}") from None
         if not isinstance(obj, dict):
             raise EvalInputError(f"{path}:{i}: expected a JSON object, got {type(obj).__name__}")
         yield i, obj
@@ -96,12 +126,13 @@ def problem_index(row: dict, line: int) -> Any:
     return line
 
 
-def load_generations(path: str | Path, *, tolerate_truncated_tail: bool = False) -> list[Problem]:
+def load_generations(path: str | Path, *, tolerate_truncated_tail: bool = False,
+                     truncated_note: str = "") -> list[Problem]:
     """Every problem of a generations file, validated (required keys, response types, unique keys)."""
     path = Path(path)
     problems: list[Problem] = []
     seen: dict[tuple[str, str], int] = {}
-    for line, row in read_jsonl(path, tolerate_truncated_tail=tolerate_truncated_tail):
+    for line, row in read_jsonl(path, tolerate_truncated_tail=tolerate_truncated_tail, truncated_note=truncated_note):
         where = f"{path}:{line}"
         for key in ("data_source", "ground_truth", "responses"):
             if key not in row:
@@ -128,6 +159,18 @@ def load_generations(path: str | Path, *, tolerate_truncated_tail: bool = False)
     return problems
 
 
+def cut_truncated_tail(path: str | Path) -> None:
+    """Remove an unterminated last line (left by an interrupted append) so the file is line-valid."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        data = fh.read()
+        if data.endswith(b"\n"):
+            return
+        fh.truncate(data.rfind(b"\n") + 1)
+
+
 class JsonlAppender:
     """Append JSON objects to a file, one flushed line each. On open, a truncated last line (no trailing
     newline) left by an interrupted run is cut off first so the file stays line-valid."""
@@ -140,14 +183,7 @@ class JsonlAppender:
         self._fh = open(self.path, "a", encoding="utf-8")
 
     def _cut_truncated_tail(self) -> None:
-        if not self.path.exists() or self.path.stat().st_size == 0:
-            return
-        with open(self.path, "rb+") as fh:
-            data = fh.read()
-            if data.endswith(b"\n"):
-                return
-            keep = data.rfind(b"\n") + 1
-            fh.truncate(keep)
+        cut_truncated_tail(self.path)
 
     def write(self, obj: dict) -> None:
         self._fh.write(json.dumps(obj, ensure_ascii=False) + "\n")

@@ -23,7 +23,7 @@ from archer.eval.backends import SamplingConfig, make_backend
 from archer.eval.benchmarks import Benchmark
 from archer.eval.checkpoints import Target, discover_targets, materialize
 from archer.eval.errors import EvalInputError
-from archer.eval.generations import JsonlAppender, load_generations, to_jsonable
+from archer.eval.generations import JsonlAppender, cut_truncated_tail, has_truncated_tail, load_generations, to_jsonable
 from archer.eval.scoring import SUMMARY_FILE, score_generations
 from archer.eval.summary import read_summary
 from archer.eval.table import Row, write_tables
@@ -136,7 +136,11 @@ def pending_problems(out_dir: Path, opts: GenerationOptions) -> list[tuple[Bench
     gen_path = out_dir / GENERATIONS_FILE
     existing = {}
     if gen_path.exists():
-        existing = {p.key: p for p in load_generations(gen_path, tolerate_truncated_tail=True)}
+        existing = {p.key: p for p in load_generations(
+            gen_path, tolerate_truncated_tail=True,
+            truncated_note="; that problem is generated again when its benchmark is requested")}
+        if has_truncated_tail(gen_path):  # our own file: cut it now, so scoring reads a line-valid file
+            cut_truncated_tail(gen_path)
     todo: list[tuple[Benchmark, list[EvalProblem]]] = []
     for bench in opts.benchmarks:
         n = opts.samples(bench)
@@ -271,6 +275,10 @@ def _evaluate_one(target: Target, tdir: Path, opts: GenerationOptions, *, score:
     todo = pending_problems(tdir, opts)
     if todo:  # the model (and a verl conversion) is needed only when something is left to generate
         if target.kind == "verl":
+            # the chat template is checked before the (slow) conversion: verl saves the tokenizer in huggingface/
+            tok_dir = opts.tokenizer or target.path / "huggingface"
+            if opts.chat_template and (Path(tok_dir) / "tokenizer_config.json").is_file():
+                _prompt_ids(_load_tokenizer(Path(tok_dir)), todo[0][1][0].messages, True, str(tok_dir))
             cdir = Path(convert_dir) / target.label if (convert_dir and multi) else Path(convert_dir or tdir / "hf_model")
             model_dir = materialize(target, cdir, verify_export=verify_export)
         else:

@@ -61,7 +61,7 @@ def _load_done(path: Path) -> dict[tuple[str, str, int], dict]:
     done: dict[tuple[str, str, int], dict] = {}
     if not path.exists():
         return done
-    for line, rec in read_jsonl(path, tolerate_truncated_tail=True):
+    for line, rec in read_jsonl(path, tolerate_truncated_tail=True, truncated_note="; that sample is graded again"):
         missing = [k for k in ("data_source", "index", "sample", "acc", "response_sha1") if k not in rec]
         if missing or not isinstance(rec["sample"], int):
             raise EvalInputError(f"{path}:{line}: not a result record of archer.eval (missing {missing or ['int sample']}); "
@@ -93,7 +93,9 @@ def score_generations(
     generations, out_dir = Path(generations), Path(out_dir)
     if workers < 1:
         raise EvalInputError(f"--workers must be >= 1, got {workers}")
-    problems = load_generations(generations)
+    problems = load_generations(generations, tolerate_truncated_tail=True,
+                                truncated_note="; that problem is left out of the summary (generate it again "
+                                "with `run`/`generate` into the same --out, or score a complete file)")
     if not problems:
         raise EvalInputError(f"{generations}: no problems in the file")
     out_dir.mkdir(parents=True, exist_ok=True)

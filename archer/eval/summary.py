@@ -73,7 +73,11 @@ def read_summary(path: str | Path) -> dict[str, dict]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise EvalInputError(f"{path}: not valid JSON ({exc.msg})") from None
+        cut = " (truncated: an interrupted write?)" if exc.pos >= len(exc.doc.rstrip()) else ""
+        raise EvalInputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}){cut}; re-run `score` "
+                             "to rewrite it") from None
+    except UnicodeDecodeError as exc:
+        raise EvalInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if not isinstance(data, dict):
         raise EvalInputError(f"{path}: expected an object of data sources, got {type(data).__name__}")
     for source, entry in data.items():

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
+
+from archer.log import setup_logging
 
 from .errors import ExportError, VerificationError
 from .verify import BF16_RTOL, DEFAULT_PROMPT, LOGITS_ATOL
@@ -62,13 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s"
-    )
+    log = setup_logging("archer.export", quiet=args.quiet)
     from . import export_checkpoint
 
     if args.private and not args.push_to_hub:
-        print("error: --private only applies with --push-to-hub REPO_ID", file=sys.stderr)
+        log.error("--private only applies with --push-to-hub REPO_ID")
         return 2
     try:
         out = export_checkpoint(
@@ -80,10 +79,10 @@ def main(argv=None) -> int:
             use_cpu_initialization=args.use_cpu_initialization, license=args.license,
         )
     except VerificationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error("%s", exc)
         return 1
     except ExportError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error("%s", exc)
         return 2
     print(out)
     return 0

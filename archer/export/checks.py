@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -110,7 +111,52 @@ def _shard_paths(path: Path, world_size: int) -> list[Path]:
     for rank in range(world_size):
         if ranks[rank].stat().st_size == 0:
             raise ExportError(f"{ranks[rank]} is empty (an interrupted save?)")
+        check_torch_file(ranks[rank], "model shard")
     return [ranks[r] for r in range(world_size)]
+
+
+def check_torch_file(path: Path, what: str) -> None:
+    """A torch.save file (a zip archive since torch 1.6) whose directory or member data is cut off is
+    refused naming the file; torch.load would only say ``OSError: [Errno 22] Invalid argument``. Reads the
+    zip directory only (cheap); files in torch's legacy (non-zip) format are left to torch.load."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(4)
+        if magic != b"PK\x03\x04":
+            return
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if info.header_offset + len(info.FileHeader()) + info.compress_size > size:
+                    raise zipfile.BadZipFile(f"member {info.filename} ends beyond the end of the file")
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ExportError(
+            f"{path}: {what} file looks truncated or corrupt ({size} bytes; {type(exc).__name__}: {exc}); "
+            "an interrupted save or copy? Copy the complete file from the original run, or export another checkpoint"
+        ) from None
+
+
+def check_safetensors_file(path: Path) -> None:
+    """A ``.safetensors`` file whose header or tensor data is cut off is refused naming the file (reads the
+    8-byte length and the JSON header only)."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise ValueError("shorter than the 8-byte header length")
+            n = int.from_bytes(head, "little")
+            if n > size - 8:
+                raise ValueError(f"header of {n} bytes does not fit in the file")
+            header = json.loads(fh.read(n).decode("utf-8"))
+        ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
+        if ends and 8 + n + max(ends) > size:
+            raise ValueError(f"tensor data ends at byte {8 + n + max(ends)}, beyond the end of the file")
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        raise ExportError(
+            f"{path}: safetensors file looks truncated or corrupt ({size} bytes; {type(exc).__name__}: {exc}); "
+            "an interrupted write or copy?"
+        ) from None
 
 
 def _hf_config_dir(path: Path, override: Optional[Path]) -> Path:

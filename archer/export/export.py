@@ -73,112 +73,113 @@ def export_checkpoint(
     out = checks.check_out_dir(Path(out_dir), overwrite, checkpoint_dir)
 
     steps = tqdm(total=5, desc="export", unit="step")
-    # -- inputs, all checked before the (slow) merge
-    hf_dir = Path(hf_config_dir).expanduser() if hf_config_dir is not None else None
-    shard_paths: list[Path] = []
-    global_step = checks.global_step_of(checkpoint_dir.resolve())
-    if backend == "fsdp":
-        info = checks.inspect_checkpoint(checkpoint_dir, hf_dir)
-        hf_dir, shard_paths, global_step = info.hf_config_dir, info.shard_paths, info.global_step
-        log.info("checkpoint %s: FSDP v%s, world_size %d", checkpoint_dir, info.fsdp_version, info.world_size)
-        for note in info.notes:
-            log.info(note)
-    else:
-        if not checkpoint_dir.is_dir():
-            raise ExportError(f"checkpoint dir {checkpoint_dir} does not exist or is not a directory")
-        hf_dir = hf_dir or checkpoint_dir / "model" / "huggingface"
-    config_path = Path(config).expanduser() if config is not None else run_config.find_run_config(checkpoint_dir)
-    run_cfg = None
-    if config is not None:
-        run_cfg = run_config.load_run_config(config_path)
-    elif config_path is not None:
-        try:  # found by looking around the checkpoint: an unrelated config.yaml is skipped, not fatal
+    try:  # the bar is finished before any error is printed, so "error: ..." starts its own line
+        # -- inputs, all checked before the (slow) merge
+        hf_dir = Path(hf_config_dir).expanduser() if hf_config_dir is not None else None
+        shard_paths: list[Path] = []
+        global_step = checks.global_step_of(checkpoint_dir.resolve())
+        if backend == "fsdp":
+            info = checks.inspect_checkpoint(checkpoint_dir, hf_dir)
+            hf_dir, shard_paths, global_step = info.hf_config_dir, info.shard_paths, info.global_step
+            log.info("checkpoint %s: FSDP v%s, world_size %d", checkpoint_dir, info.fsdp_version, info.world_size)
+            for note in info.notes:
+                log.info(note)
+        else:
+            if not checkpoint_dir.is_dir():
+                raise ExportError(f"checkpoint dir {checkpoint_dir} does not exist or is not a directory")
+            hf_dir = hf_dir or checkpoint_dir / "model" / "huggingface"
+        config_path = Path(config).expanduser() if config is not None else run_config.find_run_config(checkpoint_dir)
+        run_cfg = None
+        if config is not None:
             run_cfg = run_config.load_run_config(config_path)
-        except ExportError as exc:
-            log.warning("ignoring %s: %s", config_path, exc)
-            config_path = None
-    if config_path is not None:
-        log.info("run config: %s", config_path)
-    else:
-        log.info("no run config found (pass --config FILE): the model card lists no hyperparameters")
-    table = model_card.load_eval_table(Path(eval_table)) if eval_table is not None else None
-    steps.update()
+        elif config_path is not None:
+            try:  # found by looking around the checkpoint: an unrelated config.yaml is skipped, not fatal
+                run_cfg = run_config.load_run_config(config_path)
+            except ExportError as exc:
+                log.warning("ignoring %s: %s", config_path, exc)
+                config_path = None
+        if config_path is not None:
+            log.info("run config: %s", config_path)
+        else:
+            log.info("no run config found (pass --config FILE): the model card lists no hyperparameters")
+        table = model_card.load_eval_table(Path(eval_table)) if eval_table is not None else None
+        steps.update()
 
-    # -- verl's merge
-    if out.exists() and overwrite:
-        shutil.rmtree(out)
-    steps.set_description("export: verl merge")
-    try:
-        merge.run_verl_merge(
-            checkpoint_dir, out, backend=backend, hf_config_dir=hf_dir, trust_remote_code=trust_remote_code,
-            tie_word_embedding=tie_word_embedding, use_cpu_initialization=use_cpu_initialization,
-        )
-    except Exception as exc:
-        _mark_failed(out, f"verl's model merger failed: {type(exc).__name__}: {exc}")
-        raise ExportError(f"verl's model merger failed on {checkpoint_dir}: {type(exc).__name__}: {exc}") from exc
-    if (out / "lora_adapter").exists():
-        shutil.rmtree(out)
-        checks.refuse_lora(checkpoint_dir, ["lora_ (found by verl's merger)"])
-    generation_source = merge.ensure_generation_config(out, hf_dir, base_model)
-    log.info("generation config: %s", generation_source)
-    steps.update()
-
-    # -- verification
-    report: dict = {
-        "checkpoint": str(checkpoint_dir.resolve()),
-        "backend": backend,
-        "global_step": global_step,
-        "generation_config": generation_source,
-        "verified": verify,
-    }
-    results: dict = {}
-    if verify:
-        steps.set_description("export: verify")
+        # -- verl's merge
+        if out.exists() and overwrite:
+            shutil.rmtree(out)
+        steps.set_description("export: verl merge")
         try:
-            checked = verify_export(
-                out, shard_paths, prompt=verify_prompt, dtype=DTYPES[verify_dtype], trust_remote_code=trust_remote_code
+            merge.run_verl_merge(
+                checkpoint_dir, out, backend=backend, hf_config_dir=hf_dir, trust_remote_code=trust_remote_code,
+                tie_word_embedding=tie_word_embedding, use_cpu_initialization=use_cpu_initialization,
             )
-        except ExportError as exc:
-            checked = [CheckResult("verification", passed=False, problems=[str(exc)])]
-        results = results_as_dict(checked)
-        report["checks"] = results
-        for result in checked:
-            diff = "n/a" if result.max_abs_diff is None else f"{result.max_abs_diff:.3g}"
-            log.info("check %s: %s (max abs diff %s; %s)", result.name, "PASS" if result.passed else "FAIL",
-                     diff, result.tolerance)
-            for problem in result.problems[:20]:
-                log.error("  %s: %s", result.name, problem)
-        failed = [r for r in checked if not r.passed]
-        if failed:
-            report["status"] = "failed"
-            (out / REPORT).write_text(
-                json.dumps(report, indent=2), encoding="utf-8"
-            )
-            message = "; ".join(f"{r.name}: {'; '.join(r.problems[:3])}" for r in failed)
-            _mark_failed(out, message)
-            steps.close()
-            raise VerificationError(f"verification of {out} failed ({message}); see {out / REPORT}")
-    else:
-        log.warning("verification skipped (--no-verify): the export is not checked against the shards")
-    steps.update()
+        except Exception as exc:
+            _mark_failed(out, f"verl's model merger failed: {type(exc).__name__}: {exc}")
+            raise ExportError(f"verl's model merger failed on {checkpoint_dir}: {type(exc).__name__}: {exc}") from exc
+        if (out / "lora_adapter").exists():
+            shutil.rmtree(out)
+            checks.refuse_lora(checkpoint_dir, ["lora_ (found by verl's merger)"])
+        generation_source = merge.ensure_generation_config(out, hf_dir, base_model)
+        log.info("generation config: %s", generation_source)
+        steps.update()
 
-    # -- model card and report
-    hf_config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    card = model_card.build_model_card(
-        hf_config=hf_config, base_model=base_model, run_config=run_cfg, run_config_path=config_path,
-        eval_table=table, global_step=global_step, verification=results or None,
-        generation_config_source=generation_source, license=license,
-    )
-    (out / "README.md").write_text(card, encoding="utf-8")
-    report["status"] = "passed" if verify else "unverified"
-    (out / REPORT).write_text(json.dumps(report, indent=2), encoding="utf-8")
-    steps.update()
+        # -- verification
+        report: dict = {
+            "checkpoint": str(checkpoint_dir.resolve()),
+            "backend": backend,
+            "global_step": global_step,
+            "generation_config": generation_source,
+            "verified": verify,
+        }
+        results: dict = {}
+        if verify:
+            steps.set_description("export: verify")
+            try:
+                checked = verify_export(
+                    out, shard_paths, prompt=verify_prompt, dtype=DTYPES[verify_dtype], trust_remote_code=trust_remote_code
+                )
+            except ExportError as exc:
+                checked = [CheckResult("verification", passed=False, problems=[str(exc)])]
+            results = results_as_dict(checked)
+            report["checks"] = results
+            for result in checked:
+                diff = "n/a" if result.max_abs_diff is None else f"{result.max_abs_diff:.3g}"
+                log.info("check %s: %s (max abs diff %s; %s)", result.name, "PASS" if result.passed else "FAIL",
+                         diff, result.tolerance)
+                for problem in result.problems[:20]:
+                    log.error("  %s: %s", result.name, problem)
+            failed = [r for r in checked if not r.passed]
+            if failed:
+                report["status"] = "failed"
+                (out / REPORT).write_text(
+                    json.dumps(report, indent=2), encoding="utf-8"
+                )
+                message = "; ".join(f"{r.name}: {'; '.join(r.problems[:3])}" for r in failed)
+                _mark_failed(out, message)
+                raise VerificationError(f"verification of {out} failed ({message}); see {out / REPORT}")
+        else:
+            log.warning("verification skipped (--no-verify): the export is not checked against the shards")
+        steps.update()
 
-    # -- upload
-    if push_to_hub is not None:
-        steps.set_description("export: upload")
-        url = hub.push_to_hub(out, push_to_hub, private=private)
-        log.info("uploaded to %s", url)
-    steps.update()
-    steps.close()
+        # -- model card and report
+        hf_config = json.loads((out / "config.json").read_text(encoding="utf-8"))
+        card = model_card.build_model_card(
+            hf_config=hf_config, base_model=base_model, run_config=run_cfg, run_config_path=config_path,
+            eval_table=table, global_step=global_step, verification=results or None,
+            generation_config_source=generation_source, license=license,
+        )
+        (out / "README.md").write_text(card, encoding="utf-8")
+        report["status"] = "passed" if verify else "unverified"
+        (out / REPORT).write_text(json.dumps(report, indent=2), encoding="utf-8")
+        steps.update()
+
+        # -- upload
+        if push_to_hub is not None:
+            steps.set_description("export: upload")
+            url = hub.push_to_hub(out, push_to_hub, private=private)
+            log.info("uploaded to %s", url)
+        steps.update()
+    finally:
+        steps.close()
     return out

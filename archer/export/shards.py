@@ -29,7 +29,7 @@ def load_rank_files(shard_paths: list[Path]) -> list[dict]:
         try:
             state = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as exc:
-            raise ExportError(f"cannot read shard file {path}: {exc}") from exc
+            raise ExportError(f"cannot read shard file {path} (truncated or corrupt?): {type(exc).__name__}: {exc}") from exc
         if not isinstance(state, dict):
             raise ExportError(f"{path} holds a {type(state).__name__}, not a state dict")
         states.append(state)

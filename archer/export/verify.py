@@ -53,7 +53,10 @@ def exported_tensors(out_dir: Path) -> dict[str, torch.Tensor]:
     else:
         raise ExportError(f"{out_dir} has no model.safetensors / model.safetensors.index.json")
     tensors: dict[str, torch.Tensor] = {}
+    from .checks import check_safetensors_file
+
     for name in files:
+        check_safetensors_file(out_dir / name)
         for key, value in load_file(str(out_dir / name)).items():
             if key in tensors:
                 raise ExportError(f"{out_dir}: tensor {key} appears in more than one safetensors file")

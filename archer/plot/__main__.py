@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 
+from archer.log import setup_logging
 from archer.plot.errors import PlotInputError
 from archer.plot.panels import PANEL_KEYS, PANELS
 
@@ -114,13 +115,11 @@ def _eval(args) -> list:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO, format="%(name)s: %(levelname)s: %(message)s", stream=sys.stderr
-    )
+    log = setup_logging("archer.plot", quiet=args.quiet)
     try:
         written = _dynamics(args) if args.command == "dynamics" else _eval(args)
     except PlotInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        log.error("%s", exc)
         return 2
     for path in written:
         print(path)

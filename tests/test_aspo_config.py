@@ -6,7 +6,7 @@ import sys
 import pytest
 import torch
 
-from archer.trainer.main import check_aspo_config
+from archer.trainer.main import check_config
 from archer.trainer.verl_adapter import AspoPolicyLossConfig
 from pathlib import Path
 
@@ -78,9 +78,9 @@ def test_direct_instantiation_validates_too():
 
 def test_driver_check_fails_early_when_entropy_eps_lacks_calculate_entropy(compose_config):
     with pytest.raises(ValueError, match=r"actor_rollout_ref\.actor\.calculate_entropy"):
-        check_aspo_config(compose_config("actor_rollout_ref.actor.calculate_entropy=false"))
-    check_aspo_config(compose_config())
-    check_aspo_config(compose_config("aspo_preset=paper"))
+        check_config(compose_config("actor_rollout_ref.actor.calculate_entropy=false"))
+    check_config(compose_config())
+    check_config(compose_config("aspo_preset=paper"))
 
 
 @pytest.mark.parametrize("preset,expect_high", [("archer2", "0.4"), ("paper", "null")])

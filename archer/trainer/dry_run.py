@@ -5,7 +5,8 @@
 Composes exactly the config ``python -m archer.trainer.main`` composes (same config dir, same overrides),
 then runs, in order:
 
-1. archer's driver check (:func:`archer.trainer.main.check_aspo_config`);
+1. archer's driver checks (:func:`archer.trainer.main.check_config`: registered loss mode, value types,
+   ASPO's entropy switch);
 2. verl's own validation as ``verl.trainer.main_ppo.main`` runs it (``auto_set_device``,
    ``validate_config``), and instantiates every config dataclass verl's v1 trainer and its workers build
    from this config: actor (with archer's ``AspoPolicyLossConfig`` through its ``_target_``), reference,
@@ -17,6 +18,8 @@ then runs, in order:
 4. checks the data files: existing ones with ``archer.data.validate_prepared``; a missing one is a
    warning naming the exact ``python -m archer.data prepare`` command the real run executes
    (``--preflight`` runs it instead);
+5. calls the loaded reward function on one row of every ``data_source`` in the data files
+   (:mod:`archer.trainer.reward_sources`), so a source it cannot grade fails here, not on a node;
 
 and prints ``OmegaConf.to_yaml(config, resolve=True)`` on stdout. Everything else (logs, verl's own
 prints) goes to stderr, so stdout is pure YAML. Exit status: 0 ok, 1 the config or data is rejected,
@@ -104,10 +107,14 @@ def validate_with_verl(cfg) -> dict[str, Any]:
     from verl.utils.config import validate_config
     from verl.utils.device import auto_set_device
 
-    from archer.trainer.main import check_aspo_config
+    from archer.trainer.config_checks import ConfigError
+    from archer.trainer.main import check_config
 
     try:
-        check_aspo_config(cfg)
+        check_config(cfg)
+    except ConfigError as exc:
+        raise DryRunError(str(exc)) from exc
+    try:
         auto_set_device(cfg)
         use_ref, use_critic = need_reference_policy(cfg), need_critic(cfg)
         validate_config(config=cfg, use_reference_policy=use_ref, use_critic=use_critic)
@@ -378,6 +385,23 @@ def check_data(cfg, *, prepare_missing: bool) -> dict[str, dict]:
     return summaries
 
 
+def check_reward_sources(cfg, manager) -> None:
+    """The loaded reward function grades one row of every data source in the existing data files."""
+    from archer.trainer.reward_sources import check_reward_sources as check
+
+    fn_cfg = cfg.reward.get("custom_reward_function") or {}
+    describe = (
+        f"{fn_cfg.get('path')}:{fn_cfg.get('name')}" if fn_cfg.get("path") else "verl's default_compute_score "
+        "(reward.custom_reward_function.path is null)"
+    )
+    try:
+        checked = check(manager.compute_score, data_files(cfg), describe)
+    except ValueError as exc:
+        raise DryRunError(str(exc)) from exc
+    for path, sources in checked.items():
+        logger.info("reward grades every data source of %s: %s", path, ", ".join(sources))
+
+
 # ---------------------------------------------------------------------------------------------------
 # CLI
 
@@ -387,9 +411,10 @@ def run(overrides: Iterable[str], *, preflight: bool = False):
     cfg = compose_config(list(overrides))
     validate_with_verl(cfg)
     check_model(cfg, allow_download=preflight)
-    load_reward(cfg)
+    manager = load_reward(cfg)
     check_filter_groups(cfg)
     check_data(cfg, prepare_missing=preflight)
+    check_reward_sources(cfg, manager)
     return cfg
 
 

@@ -40,6 +40,48 @@ def job(code: str, gt, **kwargs) -> dict:
     return {"response": resp(code), "gt": gt, "kwargs": kwargs}
 
 
+# A tiny mixed workload: correct, wrong, crashing, non-compiling, call-based, timing-out programs and a few
+# attacks from the attack tests (fork bomb, memory bomb, huge output). (name, program, ground truth, kwargs)
+_SUM_GT = {"tests": [{"input": "1 2\n", "output": "3\n", "testtype": "stdin"},
+                     {"input": "10 -4\n", "output": "6\n", "testtype": "stdin"}]}
+_ADD_GT = {"tests": [{"input": "1\n2", "output": "3", "testtype": "functional"}], "fn_name": "add"}
+MIXED_KINDS = [
+    ("correct", "a, b = map(int, input().split())\nprint(a + b)", _SUM_GT, {}),
+    ("wrong", "a, b = map(int, input().split())\nprint(a - b)", _SUM_GT, {}),
+    ("crash", "a, b = map(int, input().split())\nprint(a // 0)", _SUM_GT, {}),
+    ("call_correct", "class Solution:\n    def add(self, a, b):\n        return a + b", _ADD_GT, {}),
+    ("call_wrong", "class Solution:\n    def add(self, a, b):\n        return [a, b]", _ADD_GT, {}),
+    ("compile_error", "def f(:\n    pass", _SUM_GT, {}),
+]
+MIXED_RARE = {  # every 16th job, in turn
+    "timeout": ("import time\ntime.sleep(30)", _SUM_GT, {"per_test_timeout": 0.3}),
+    "fork_bomb": ("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+                  _SUM_GT, {"per_test_timeout": 1.0}),
+    "memory_bomb": ("x = bytearray(64 * 2**30)", _SUM_GT, {"memory_limit_mb": 512}),
+    "huge_output": ("while True:\n    print('x' * 10000)", _SUM_GT, {}),
+}
+ATTACKS = ("fork_bomb", "memory_bomb", "huge_output")
+MIXED_EXPECTED_SCORE = {"correct": 1.0, "wrong": 0.0, "crash": 0.0, "call_correct": 1.0, "call_wrong": 0.0,
+                        "compile_error": 0.0, "timeout": 0.0, "fork_bomb": 0.0, "memory_bomb": 0.0,
+                        "huge_output": 0.0}
+
+
+def mixed_jobs(n: int, **kwargs) -> tuple[list[str], list[dict]]:
+    """``n`` jobs of the mixed workload (deterministic): (their kind names, the jobs). ``kwargs`` go to
+    every job (e.g. ``sandbox_uid_base``)."""
+    names, jobs = [], []
+    rare = list(MIXED_RARE)
+    for i in range(n):
+        if i % 16 == 15:
+            name = rare[(i // 16) % len(rare)]
+            code, gt, kw = MIXED_RARE[name]
+        else:
+            name, code, gt, kw = MIXED_KINDS[(i * 5 + i // 16) % len(MIXED_KINDS)]
+        names.append(name)
+        jobs.append(job(code, gt, **kw, **kwargs))
+    return names, jobs
+
+
 def start_grader(jobs: list[dict], threads: int = 1, env: dict | None = None, user: int | None = None) -> subprocess.Popen:
     """Start a grading process on ``jobs`` (see the module docstring). ``env`` is added to ours; ``user``
     runs it as that unprivileged uid (via setpriv)."""

@@ -16,7 +16,9 @@ one sweeps that uid). So a slot is a *file lock*:
   process may use). Processes that agree on the size bound the node to that many sandboxes; a process with
   a smaller size uses a subset of the same slots, so the node-wide bound is the largest size in use.
 * waiting does not burn CPU: waiters queue on one blocking flock (``queue-base<b>.lock``) in the kernel;
-  only the waiter at the head polls the slot locks, non-blocking, with a short backoff.
+  only the waiter at the head scans the slot locks (non-blocking), then sleeps in ``select`` on a FIFO
+  (``doorbell-base<b>.fifo``) that every release rings, so a freed slot is taken at once; a slot freed by
+  a dying holder rings nothing and is found by the head's next scan (a backoff of at most 50 ms).
 * the sweep (killing whatever still runs as the slot's uid) is done by the holder only: on release, and on
   acquire when the previous holder did not release cleanly (a byte in the slot file records that), so a
   slot left by a SIGKILLed grader is emptied before its next program runs.
@@ -28,6 +30,7 @@ import dataclasses
 import errno
 import fcntl
 import os
+import select
 import stat
 import time
 from pathlib import Path
@@ -38,7 +41,7 @@ __all__ = ["HeldSlot", "SlotBudget", "budget_size", "runtime_dir", "RUNTIME_DIR_
 RUNTIME_DIR_ENV = "ARCHER_SANDBOX_DIR"
 WORKERS_ENV = "ARCHER_CODE_WORKERS"
 _CLEAN, _IN_USE = b"c", b"u"  # first byte of a slot file: last holder released cleanly / did not (yet)
-_POLL_MIN_S, _POLL_MAX_S = 0.001, 0.02  # head waiter's backoff between scans of the slot locks
+_POLL_MIN_S, _POLL_MAX_S = 0.002, 0.05  # head waiter's backoff between scans when no release rings
 
 
 def runtime_dir() -> Path:
@@ -112,6 +115,14 @@ def _open_lock(path: Path) -> int:
     return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
 
 
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 4096):
+            pass
+    except BlockingIOError:
+        pass
+
+
 def _same_file(fd: int, path: Path) -> bool:
     """The locked descriptor is still the file at ``path`` (not one deleted, e.g. by a tmp cleaner, and
     recreated meanwhile: a lock on the old inode would exclude nobody)."""
@@ -142,6 +153,42 @@ class SlotBudget:
     def _queue_path(self) -> Path:
         return self.directory / f"queue-base{self.uid_base}.lock"
 
+    def _doorbell_path(self) -> Path:
+        return self.directory / f"doorbell-base{self.uid_base}.fifo"
+
+    def _open_doorbell(self) -> int:
+        """The head waiter's end of the doorbell FIFO (created on first use). Opened read-write (Linux):
+        a FIFO whose last writer closed polls as readable (hang-up) forever; holding a write end of our
+        own keeps ``select`` asleep until someone really rings."""
+        path = self._doorbell_path()
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+            except FileNotFoundError:
+                try:
+                    os.mkfifo(path, 0o600)
+                except FileExistsError:
+                    pass
+                continue
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise ValueError(f"{path} exists but is not a FIFO; remove it (sandbox runtime directory)")
+            return fd
+        raise FileNotFoundError(f"cannot create the FIFO {path}")
+
+    def _ring_doorbell(self) -> None:
+        """Wake the head waiter, if there is one (no reader: ENXIO, nobody to wake)."""
+        try:
+            fd = os.open(self._doorbell_path(), os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except OSError:
+            return
+        try:
+            os.write(fd, b"!")
+        except OSError:  # full pipe: the head has wake-ups pending anyway
+            pass
+        finally:
+            os.close(fd)
+
     def _open(self, path: Path) -> int:
         try:
             return _open_lock(path)
@@ -167,10 +214,14 @@ class SlotBudget:
         queue = self._open(self._queue_path())
         fds: dict[int, int] = {}
         got: int | None = None
+        doorbell = None
         try:
             fcntl.flock(queue, fcntl.LOCK_EX)  # one head waiter at a time; the others sleep here
+            # open the doorbell before scanning: a release after the scan then finds a reader and rings
+            doorbell = self._open_doorbell()
             delay = _POLL_MIN_S
             while got is None:
+                _drain(doorbell)
                 for k in range(self.size):
                     if k not in fds:
                         fds[k] = self._open(self.slot_path(k))
@@ -180,12 +231,14 @@ class SlotBudget:
                     if not _same_file(fds[k], self.slot_path(k)):  # replaced: reopen on the next scan
                         os.close(fds.pop(k))
                 else:
-                    time.sleep(delay)
-                    delay = min(delay * 1.5, _POLL_MAX_S)
+                    rung, _, _ = select.select([doorbell], [], [], delay)
+                    delay = _POLL_MIN_S if rung else min(delay * 1.5, _POLL_MAX_S)
         finally:
             for k, fd in fds.items():
                 if k != got:
                     os.close(fd)
+            if doorbell is not None:
+                os.close(doorbell)
             os.close(queue)  # also releases the queue lock
         fd = fds[got]
         died = os.pread(fd, 1, 0) != _CLEAN
@@ -206,6 +259,7 @@ class SlotBudget:
             os.pwrite(held.fd, _CLEAN, 0)
         finally:
             self._unlock(held)
+            self._ring_doorbell()
 
     @staticmethod
     def _unlock(held: HeldSlot) -> None:

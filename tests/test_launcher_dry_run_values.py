@@ -102,7 +102,7 @@ def test_dry_run_stdout_is_pure_yaml_and_logs_go_to_stderr(dry_run):
     _, _, proc = dry_run
     config = yaml.safe_load(proc.stdout)
     assert isinstance(config, dict) and "actor_rollout_ref" in config
-    assert "[dry-run]" not in proc.stdout and "validate_config" not in proc.stdout
+    assert "archer.dry_run:" not in proc.stdout and "validate_config" not in proc.stdout
     assert "[validate_config] All configuration checks passed" in proc.stderr
     assert "config OK" in proc.stderr
 

@@ -444,11 +444,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_intermixed_args(argv)  # flags may come after overrides
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="[dry-run] %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    from archer.log import setup_logging
+
+    setup_logging("archer.dry_run", quiet=args.quiet)  # one log style with archer's other CLIs
     # Everything written to fd 1 by us, verl, hydra or child processes goes to stderr; only the YAML is
     # written to the original stdout.
     sys.stdout.flush()

@@ -1,6 +1,7 @@
 """Throughput and latency of the math reward (archer.reward.compute_score) on this machine.
 
-    python benchmarks/bench_math_reward.py [--threads 8] [--repeat 2] [--timeout 5]
+    python benchmarks/bench_math_reward.py [--threads 8] [--repeat 2] [--timeout 5] [--processes 8]
+        [--sections threads,processes,pathological]
 
 Workloads (MATH-500-style responses):
 
@@ -12,8 +13,11 @@ Workloads (MATH-500-style responses):
 
 Files are read from ``../shared/data`` next to the repository; without them a synthetic MATH-style set is
 generated instead. Each workload runs sequentially (one thread) and from a thread pool (as verl's reward
-loop calls the function from executor threads), with the worker pool already warm. Then the latency of
-pathological answers that hit the timeout. Figures are printed, never asserted.
+loop calls the function from executor threads), with the worker pool already warm. Then the same
+workloads split over 1 and over N grading processes (``python -m archer.reward.math.grade_file``, as
+verl's ``reward.num_workers`` reward-loop processes, each with its default pool size for that many
+processes), with the N/1 throughput ratio. Then the latency of pathological answers that hit the
+timeout. Figures are printed, never asserted.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -121,19 +127,104 @@ def measure(items, threads: int, timeout: float) -> tuple[float, list[dict], int
     return elapsed, results, to_worker
 
 
+def grade_in_processes(items, processes: int, threads: int, timeout: float, rows_file: Path) -> dict:
+    """Grade ``items`` split over ``processes`` grading processes; wall time from launch to the last exit."""
+    env = dict(os.environ, ARCHER_MATH_REWARD_PROCESSES=str(processes))
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    start = time.perf_counter()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "archer.reward.math.grade_file", str(rows_file), "--threads", str(threads),
+             "--timeout", str(timeout), "--shard", f"{k}/{processes}"],
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        for k in range(processes)
+    ]
+    reports = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"grading process exited with {proc.returncode}")
+        reports.append(json.loads(out))
+    wall = time.perf_counter() - start
+    pools = [r["pool"] for r in reports if r["pool"]]
+    return {
+        "wall_s": wall,
+        "grading_s": max(r["elapsed_s"] for r in reports),
+        "graded": sum(len(r["results"]) for r in reports),
+        "pool_size": pools[0]["size"] if pools else 0,
+        "workers_started": sum(p["started"] for p in pools),
+        "timeouts": sum(r["stats"]["timeouts"] + r["stats"]["starved"] for r in reports),
+    }
+
+
+def compare_processes(work, processes: int, threads: int, timeout: float, repeat: int) -> None:
+    print(
+        f"\n1 vs {processes} grading processes ({threads} threads each; answers/s over the wall time from launch"
+        " to the last exit, process start-up included; median of"
+        f" {repeat}; 'grading' excludes interpreter start-up)"
+    )
+    header = (
+        f"{'workload':<20}{'answers':>8}{'1 proc /s':>11}{'grading':>9}{'pool':>6}"
+        f"{f'{processes} procs /s':>13}{'grading':>9}{'pool':>6}{'workers':>9}{'ratio':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, items in work.items():
+            rows_file = Path(tmp) / f"{name}.jsonl"
+            with open(rows_file, "w", encoding="utf-8") as f:
+                for response, gold in items:
+                    f.write(json.dumps({"response": response, "ground_truth": gold}) + "\n")
+            one = [grade_in_processes(items, 1, threads, timeout, rows_file) for _ in range(repeat)]
+            many = [grade_in_processes(items, processes, threads, timeout, rows_file) for _ in range(repeat)]
+            r1 = statistics.median(len(items) / r["wall_s"] for r in one)
+            g1 = statistics.median(len(items) / r["grading_s"] for r in one)
+            rn = statistics.median(len(items) / r["wall_s"] for r in many)
+            gn = statistics.median(len(items) / r["grading_s"] for r in many)
+            print(
+                f"{name:<20}{len(items):>8}{r1:>11.0f}{g1:>9.0f}{one[0]['pool_size']:>6}"
+                f"{rn:>13.0f}{gn:>9.0f}{many[0]['pool_size']:>6}{many[0]['workers_started']:>9}{rn / r1:>7.2f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=8, help="threads for the concurrent run (verl uses an executor)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, each on a fresh pool (median reported)")
     parser.add_argument("--timeout", type=float, default=5.0, help="timeout_s for the throughput runs")
     parser.add_argument("--patho-timeout", type=float, default=2.0, help="timeout_s for the pathological set")
+    parser.add_argument("--processes", type=int, default=8, help="grading processes for the 1-vs-N comparison")
+    parser.add_argument(
+        "--sections", default="threads,processes,pathological", help="comma list of: threads, processes, pathological"
+    )
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
+    unknown = sections - {"threads", "processes", "pathological"}
+    if unknown:
+        parser.error(f"unknown section(s) {sorted(unknown)}")
 
     pool_size = MathGraderConfig().pool_size()
-    print(f"machine: {os.cpu_count()} CPUs; worker pool size {pool_size}; python {sys.version.split()[0]}")
+    print(
+        f"machine: {os.cpu_count()} CPUs ({len(os.sched_getaffinity(0))} usable); worker pool size {pool_size};"
+        f" python {sys.version.split()[0]}"
+    )
     work = load_workloads()
     print(f"data: {'real files from ' + str(DATA) if 'synthetic' not in work else 'synthetic (no data files found)'}")
 
+    if "threads" in sections:
+        run_threads(work, args)
+    if "processes" in sections:
+        compare_processes(work, args.processes, args.threads, args.timeout, args.repeat)
+    if "pathological" in sections:
+        run_pathological(args)
+    print(f"\ngrader counters (this process): {grader_stats()}")
+    shutdown()
+
+
+def run_threads(work, args) -> None:
     shutdown()
     start = time.perf_counter()
     compute_score("math", "\\boxed{(x+1)^2}", "x^2+2x+1", timeout_s=30)
@@ -163,6 +254,9 @@ def main() -> None:
             f"{statistics.median(rates1):>13.0f}{statistics.median(ratesn):>15.0f}"
         )
 
+
+
+def run_pathological(args) -> None:
     print(f"\npathological answers (timeout_s={args.patho_timeout}, a ready worker waiting before each):")
     for name, (pred, gold) in PATHOLOGICAL.items():
         kwargs = {"max_answer_chars": None} if "max_answer_chars" in name else {}
@@ -177,8 +271,6 @@ def main() -> None:
             f"  {name:<48} median {statistics.median(lat):.2f} s, max {max(lat):.2f} s, "
             f"score {out['score']}, timeout {out['grader_timeout']}"
         )
-    print(f"\ngrader counters: {grader_stats()}")
-    shutdown()
 
 
 if __name__ == "__main__":

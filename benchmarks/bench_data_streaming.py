@@ -59,6 +59,17 @@ def main() -> None:
     ap.add_argument("--row-group-rows", type=int, default=100, help="rows per parquet row group of the input (default 100)")
     ap.add_argument("--tmp", default=None, help="directory for the temporary files (default: system temp)")
     args = ap.parse_args()
+    if args.tmp is not None:
+        import os
+
+        where = Path(args.tmp)
+        if not where.is_dir():
+            ap.error(f"--tmp {args.tmp}: not an existing directory (create it first, or leave --tmp out "
+                     "for the system temp dir)")
+        if not os.access(where, os.W_OK | os.X_OK):
+            ap.error(f"--tmp {args.tmp}: directory is not writable")
+    if args.gb <= 0 or args.rows < 1 or args.row_group_rows < 1:
+        ap.error("--gb must be > 0, --rows and --row-group-rows >= 1")
 
     tmp = Path(tempfile.mkdtemp(prefix="archer_bench_data_", dir=args.tmp))
     try:

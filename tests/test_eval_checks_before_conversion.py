@@ -45,3 +45,15 @@ def test_truncated_safetensors_of_a_hf_model_dir_is_named(tmp_path):
                            "--benchmarks", "aime2024", "--backend", "transformers", "--no-progress")
     assert code == 2, err
     assert f"archer.eval: error: {weights}: safetensors file looks truncated or corrupt" in err
+
+
+def test_corrupt_eval_set_parquet_is_named_with_the_prepare_command(tmp_path):
+    data = tmp_path / "data"
+    path = write_eval_set(data, "aime2024", [("w3 w4", "1")])
+    path.write_bytes(path.read_bytes()[:-30])
+    model = build_tiny_model(tmp_path / "model")
+    code, _, err = run_cli("run", "--model", str(model), "--out", str(tmp_path / "out"), "--data-dir", str(data),
+                           "--benchmarks", "aime2024", "--backend", "transformers", "--no-progress")
+    assert code == 2, err
+    assert f"{path}: cannot read eval set 'aime2024' as parquet, the file looks truncated or corrupt" in err
+    assert "archer.data prepare --suite eval --force" in err

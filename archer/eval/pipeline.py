@@ -75,7 +75,14 @@ def load_eval_set(bench: Benchmark, data_dir: Path, limit: int | None = None) ->
             f"{path}: eval set {bench.name!r} not found; prepare it with "
             f"`python -m archer.data prepare --suite eval --out-dir {data_dir}` or pass --data-dir"
         )
-    df = pd.read_parquet(path)
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise EvalInputError(
+            f"{path}: cannot read eval set {bench.name!r} as parquet, the file looks truncated or corrupt "
+            f"({type(exc).__name__}: {exc}); prepare it again with `python -m archer.data prepare --suite eval "
+            f"--force --out-dir {data_dir}`"
+        ) from None
     missing = [c for c in ("data_source", "prompt", "reward_model") if c not in df.columns]
     if missing:
         raise EvalInputError(f"{path}: missing column(s) {missing} (verl format: data_source, prompt, reward_model, ...)")

@@ -43,7 +43,10 @@ def load_eval_table(path: Path) -> str:
         raise ExportError(f"--eval-table {path}: the directory has neither summary.json nor table.md")
     if not path.is_file():
         raise ExportError(f"--eval-table {path} does not exist")
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ExportError(f"--eval-table {path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     if path.suffix == ".json":
         try:
             summary = json.loads(text)

@@ -51,6 +51,10 @@ def read_summary(path: str | Path) -> dict[str, dict[str, float]]:
         raise PlotInputError(f"eval summary not found: {path}") from None
     except json.JSONDecodeError as exc:
         raise PlotInputError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except UnicodeDecodeError as exc:
+        raise PlotInputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); truncated or corrupt?") from None
+    except OSError as exc:
+        raise PlotInputError(f"{path}: cannot read it ({type(exc).__name__}: {exc})") from None
     if not isinstance(summary, dict) or not summary:
         raise PlotInputError(f"{path}: expected a non-empty object {{data_source: {{n, problems, avg, pass}}}}")
     for source, entry in summary.items():
@@ -178,7 +182,7 @@ def _lines(data: pd.DataFrame, labels: list[str]):
         ax.set_ylabel("%", fontsize=8.5)
         ax.tick_params(labelsize=7.5)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6.5)
+        ax.legend(fontsize=6.5, handlelength=3.6, numpoints=2)  # the dash stays visible between the markers
     for ax in list(axes.flat)[len(sources):]:
         ax.set_visible(False)
     return fig

@@ -31,7 +31,6 @@ TIME_METRIC = "timing_s/step"
 OVERVIEW = "overview"
 OVERVIEW_DPI_SCALE = 0.7
 COLORS = plt.get_cmap("tab10").colors
-RUN_STYLES = ("-", "--", ":", "-.")
 
 
 def x_axis(run: Run, x: str) -> pd.Series:
@@ -61,13 +60,21 @@ def _points(line: Line, xs: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return joined["x"].to_numpy(), joined["y"].to_numpy()
 
 
-def _style(data: PanelData, line: Line) -> tuple[tuple, str]:
-    """Colour and line style: by run, except panels whose lines come from a metric pattern (several per run),
-    which colour by metric and dash by run."""
+# benchmark markers of pattern panels (val_accuracy): colour means the run on every figure, as in
+# `archer.plot eval` (colour = --results), so the benchmark is told by the marker and the legend text
+METRIC_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+# legend handles long enough, with a marker at each end, that a dash pattern stays visible between them
+LEGEND_STYLE = {"handlelength": 3.6, "numpoints": 2}
+
+
+def _style(data: PanelData, line: Line) -> tuple[tuple, str, str | None]:
+    """Colour, line style and marker: colour by run on every panel; panels whose lines come from a metric
+    pattern (several per run, e.g. one per benchmark) give each metric its own marker."""
+    color = COLORS[line.run_index % len(COLORS)]
     if any(s.pattern for s in data.panel.series):
         suffixes = sorted({ln.metric for ln in data.lines})
-        return COLORS[suffixes.index(line.metric) % len(COLORS)], RUN_STYLES[line.run_index % len(RUN_STYLES)]
-    return COLORS[line.run_index % len(COLORS)], line.linestyle
+        return color, line.linestyle, METRIC_MARKERS[suffixes.index(line.metric) % len(METRIC_MARKERS)]
+    return color, line.linestyle, None
 
 
 def draw_panel(
@@ -76,14 +83,14 @@ def draw_panel(
     panel: Panel = data.panel
     for line in data.lines:
         xs, ys = _points(line, x_by_run[line.run.label])
-        color, linestyle = _style(data, line)
+        color, linestyle, marker = _style(data, line)
         sparse = not panel.smooth
         if smooth > 1 and panel.smooth:
             ax.plot(xs, ys, color=color, linestyle=linestyle, linewidth=0.8, alpha=0.25)
             ys = pd.Series(ys).rolling(smooth, min_periods=1).mean().to_numpy()
         ax.plot(
             xs, ys, color=color, linestyle=linestyle, linewidth=1.6, label=line.legend,
-            marker="o" if sparse or len(xs) == 1 else None, markersize=3.5,
+            marker=marker or ("o" if sparse or len(xs) == 1 else None), markersize=4 if marker else 3.5,
         )
     smoothed = smooth > 1 and panel.smooth and not compact  # the overview says it once, in its title
     title = panel.title + (f" (smoothed, window {smooth})" if smoothed else "")
@@ -92,7 +99,7 @@ def draw_panel(
     ax.set_ylabel(panel.ylabel, fontsize=9)
     ax.tick_params(labelsize=8)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="best", **LEGEND_STYLE)
     if panel.note:
         ax.annotate(panel.note, xy=(0, 0), xycoords="axes fraction", xytext=(0, -30), textcoords="offset points",
                     fontsize=6.5, color="0.35", va="top", wrap=True)

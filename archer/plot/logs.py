@@ -114,11 +114,12 @@ def read_file_logger(path: str | Path) -> pd.DataFrame:
         is_last = lineno == len(lines) and not raw.endswith(b"\n")
         try:
             record = json.loads(line)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else f"not UTF-8: {exc.reason} at byte {exc.start}"
             if is_last:
-                logger.warning("%s:%d: left out an incomplete last line (%s)", path, lineno, exc.msg)
+                logger.warning("%s:%d: left out an incomplete last line (%s)", path, lineno, why)
                 continue
-            raise PlotInputError(f"{path}:{lineno}: not a JSON line ({exc.msg})") from None
+            raise PlotInputError(f"{path}:{lineno}: not a JSON line ({why})") from None
         if not isinstance(record, dict) or "step" not in record or not isinstance(record.get("data"), dict):
             raise PlotInputError(f'{path}:{lineno}: expected {{"step": N, "data": {{...}}}} (verl file logger)')
         step = record["step"]

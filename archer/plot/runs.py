@@ -105,6 +105,8 @@ def _config_loss_mode(path: Path, source: Path) -> tuple[str, Path] | None:
                 node = yaml.safe_load(candidate.read_text())
             except yaml.YAMLError as exc:
                 raise PlotInputError(f"{candidate}: not valid YAML ({exc})") from None
+            except UnicodeDecodeError as exc:
+                raise PlotInputError(f"{candidate}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
             for key in LOSS_MODE_KEY:
                 node = node.get(key) if isinstance(node, dict) else None
             if isinstance(node, str) and node:

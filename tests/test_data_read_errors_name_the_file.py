@@ -78,3 +78,28 @@ def test_corrupt_eval_set_file_fails_that_set_only_naming_it(tmp_path, capsys):
     assert rc == 1
     assert f"aime2024: source aime2024 ({bad}): {bad}: cannot read it as parquet" in err
     assert (tmp_path / "out" / "eval" / "amc2023.parquet").exists()
+
+
+def test_validate_names_a_truncated_prepared_file(tmp_path, capsys):
+    from archer.data.__main__ import main
+
+    assert run_prepare(tmp_path / "out", "eval", "--sets", "aime2024", aime2024=FIXTURES / "aime2024_mini.jsonl") == 0
+    prepared = tmp_path / "out" / "eval" / "aime2024.parquet"
+    data = prepared.read_bytes()
+    prepared.write_bytes(data[: len(data) // 2])
+    capsys.readouterr()
+    assert main(["validate", str(prepared)]) == 1
+    err = capsys.readouterr().err
+    assert f"archer.data: error: {prepared}" in err and "Traceback" not in err
+
+
+def test_truncated_prepared_eval_set_used_for_decontamination_is_named(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert run_prepare(out, "eval", "--sets", "aime2024", aime2024=FIXTURES / "aime2024_mini.jsonl") == 0
+    prepared = out / "eval" / "aime2024.parquet"
+    prepared.write_bytes(prepared.read_bytes()[:200])
+    capsys.readouterr()
+    rc = run_prepare(out, "math", deepscaler=FIXTURES / "deepscaler.jsonl", skywork_or1_math="none", dapo_math="none")
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert f"{prepared}: cannot read this prepared eval set for decontamination" in err and "--force" in err

@@ -265,7 +265,13 @@ def build_eval_index(opts: Options) -> tuple[EvalIndex, dict]:
         if not path.exists():
             unchecked.setdefault(name, f"{path} missing")
             continue
-        for e in pq.read_table(path, columns=["extra_info"]).column("extra_info").to_pylist():
+        try:
+            problems = pq.read_table(path, columns=["extra_info"]).column("extra_info").to_pylist()
+        except Exception as e:  # a damaged prepared file: name it and the way out
+            raise ValueError(f"{path}: cannot read this prepared eval set for decontamination, the file looks "
+                             f"truncated or corrupt ({type(e).__name__}: {e}); redo it with `python -m archer.data "
+                             f"prepare --suite eval --sets {name} --force`") from None
+        for e in problems:
             index.add(name, e["problem"])
             digest.update(name.encode() + b"\0" + e["problem"].encode() + b"\0")
     if unchecked:

@@ -96,7 +96,14 @@ def validate_prepared(path: str | Path, *, batch_rows: int = 32) -> dict[str, An
     sources: collections.Counter[str] = collections.Counter()
     abilities: collections.Counter[str] = collections.Counter()
     rows = 0
-    for batch in pf.iter_batches(batch_size=batch_rows, columns=list(_REQUIRED), use_threads=False):
+    batches = pf.iter_batches(batch_size=batch_rows, columns=list(_REQUIRED), use_threads=False)
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as e:  # a damaged column chunk after the footer was read
+            _fail(path, f"cannot read rows after row {rows}: the file looks truncated or corrupt ({type(e).__name__}: {e})")
+        if batch is None:
+            break
         for row in batch.to_pylist():
             _check_row(path, rows, row)
             sources[row["data_source"]] += 1

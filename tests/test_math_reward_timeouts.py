@@ -87,11 +87,14 @@ def test_power_tower_is_a_counted_timeout_and_the_worker_is_replaced():
     _warm()
     pool = existing_pool(WORKER_MODULE)
     pids_before = set(pool.pids())
-    before = timeout_count()
+    before = grader_stats()
     out = compute_score("math", f"\\boxed{{{POWER_TOWER}}}", "1", timeout_s=TIMEOUT)
     assert out["grader_timeout"] is True and out["score"] == 0.0
-    assert timeout_count() == before + 1
-    assert grader_stats()["timeouts"] == before + 1
+    after = grader_stats()
+    # Counted once: as a timeout (used its CPU budget) or, on a machine too loaded to give the worker a
+    # third of a core, as "starved" (wall-clock limit first).
+    assert (after["timeouts"] - before["timeouts"]) + (after["starved"] - before["starved"]) == 1
+    assert timeout_count() == after["timeouts"]
     pids_after = set(pool.pids())
     killed = pids_before - pids_after
     assert len(killed) == 1, (pids_before, pids_after)

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Shared body of scripts/run_aspo_math.sh and scripts/run_aspo_code.sh (sourced, not run).
 #
-# The caller sets ASPO_TASK (math | code) and its task defaults (EXPERIMENT_NAME, VAL_SETS), then calls
+# The caller sets ASPO_TASK (math | code) and its task defaults (ASPO_TASK_EXPERIMENT_NAME, ASPO_TASK_VAL_SETS;
+# the environment variables EXPERIMENT_NAME, VAL_SETS win), then calls
 #   aspo_main "$@"
 # Every value below is `${VAR:-default}`: set the environment variable to change it, or append hydra
 # overrides after the flags (they come last, so they win). docs/launch.md lists every variable.
@@ -21,7 +22,7 @@ aspo_die() {
 
 aspo_usage() {
   cat <<EOF
-usage: bash scripts/run_aspo_${ASPO_TASK}.sh [--dry-run] [--help] [hydra overrides ...]
+usage: bash scripts/run_aspo_${ASPO_TASK}.sh [--dry-run | --smoke] [--help] [hydra overrides ...]
 
 ASPO (${ASPO_TASK}) on DeepSeek-R1-Distill-Qwen-1.5B with the Archer2.0 / paper settings, through
 python -m archer.trainer.main (verl 0.9.1). Every setting is an environment variable (docs/launch.md);
@@ -31,6 +32,9 @@ hydra overrides after the flags are applied last and win, e.g.
   --dry-run   CPU-only check: compose the full config, validate it with verl, load the reward, check the
               data files (a missing one is reported with the prepare command a real run executes), print
               the resolved config as YAML on stdout (logs on stderr). Downloads and installs nothing.
+  --smoke     the whole job on any machine, CPU only, a few minutes: sets up .venv if PYTHON is unset,
+              builds tiny offline assets (cached), trains SMOKE_STEPS (2) steps through verl's real trainer
+              loop, then exports, evaluates and plots; writes \$CKPT_DIR/SMOKE_SUMMARY.json (docs/smoke.md)
   --help      this text
 
 Without --dry-run (GPU node): checks that verl, vLLM and archer are installed (ARCHER_AUTO_INSTALL=1
@@ -46,6 +50,8 @@ EOF
 aspo_defaults() {
   REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
   PYTHON=${PYTHON:-python3}
+  EXPERIMENT_NAME=${EXPERIMENT_NAME:-$ASPO_TASK_EXPERIMENT_NAME}
+  VAL_SETS=${VAL_SETS:-$ASPO_TASK_VAL_SETS}
 
   # model: hub id or local dir [spec; A2 loads ./models/DeepSeek-R1-Distill-Qwen-1.5B]
   MODEL_PATH=${MODEL_PATH:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}
@@ -155,6 +161,18 @@ aspo_defaults() {
   fi
 }
 
+# ++ray_kwargs.ray_init.runtime_env.env_vars.NAME='value' for each NAME: quoted so that hydra keeps every
+# value a string (an unquoted 1 becomes an int, and Ray rejects env_vars that are not Dict[str, str])
+aspo_ray_env_overrides() {
+  local name value
+  for name in "$@"; do
+    [ -n "${!name+x}" ] || continue
+    value=${!name}
+    value=${value//\'/\\\'}
+    printf '%s\n' "++ray_kwargs.ray_init.runtime_env.env_vars.${name}='${value}'"
+  done
+}
+
 # hydra list of single-quoted paths: ['a','b']
 aspo_hydra_list() {
   local out="" item
@@ -248,7 +266,7 @@ aspo_overrides() {
     "trainer.default_local_dir=$CKPT_DIR"
     "trainer.validation_data_dir=$CKPT_DIR/val_generations"
     # verl's tracking reads TENSORBOARD_DIR in the Ray trainer process: hand it over through the job's env
-    "++ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR=$TENSORBOARD_DIR"
+    "$(aspo_ray_env_overrides TENSORBOARD_DIR)"
   )
   if [ -n "${RESUME_FROM_PATH:-}" ]; then
     OVERRIDES+=("trainer.resume_mode=resume_path" "trainer.resume_from_path=$RESUME_FROM_PATH")
@@ -333,10 +351,11 @@ aspo_check_ray_cluster() {
 # ---------------------------------------------------------------------------------------------------
 
 aspo_main() {
-  local dry_run=0 extra=()
+  local dry_run=0 smoke=0 extra=()
   while [ $# -gt 0 ]; do
     case "$1" in
       --dry-run) dry_run=1 ;;
+      --smoke) smoke=1 ;;
       -h | --help)
         aspo_usage
         exit 0
@@ -352,10 +371,17 @@ aspo_main() {
     shift
   done
 
+  if [ "$smoke" = 1 ]; then
+    # shellcheck source=scripts/aspo_smoke.sh
+    source "$(dirname "${BASH_SOURCE[0]}")/aspo_smoke.sh"
+    aspo_smoke_prepare
+  fi
   aspo_defaults
   aspo_overrides
   cd "$REPO_ROOT"
-  local all=("${OVERRIDES[@]}" "${extra[@]}")
+  SMOKE_OVERRIDES=()
+  [ "$smoke" = 1 ] && aspo_smoke_overrides
+  local all=("${OVERRIDES[@]}" "${SMOKE_OVERRIDES[@]}" "${extra[@]}")
 
   if [ "$dry_run" = 1 ]; then
     aspo_has_module verl \
@@ -364,7 +390,7 @@ aspo_main() {
   fi
 
   aspo_ensure_software
-  aspo_check_gpus
+  [ "$smoke" = 1 ] || aspo_check_gpus  # the smoke profile runs on CPU
   mkdir -p "$CKPT_DIR"
   # same checks as --dry-run, but missing data is prepared and the model's config/tokenizer may be fetched
   aspo_log "preflight: config, reward, data (python -m archer.trainer.dry_run --preflight)"
@@ -375,6 +401,10 @@ aspo_main() {
     aspo_check_ray_cluster
   fi
   export TENSORBOARD_DIR
+  if [ "$smoke" = 1 ]; then
+    aspo_smoke_run "${all[@]}"
+    return
+  fi
   aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
   "$PYTHON" -m archer.trainer.main "${all[@]}" 2>&1 | tee -a "$CKPT_DIR/train.log"
 }

@@ -7,10 +7,10 @@
 set -euo pipefail
 
 ASPO_TASK=code
-# checkpoints / logs go to checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME
-EXPERIMENT_NAME=${EXPERIMENT_NAME:-aspo-r1-distill-qwen-1.5b-code}
+# checkpoints / logs go to checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME (default below; the env var wins)
+ASPO_TASK_EXPERIMENT_NAME=aspo-r1-distill-qwen-1.5b-code
 # validation set (data/eval/<name>.parquet) [A2 TEST_FILE=livecodebench_v5, with test_freq=-1]
-VAL_SETS=${VAL_SETS:-livecodebench_v5}
+ASPO_TASK_VAL_SETS="livecodebench_v5"
 
 # shellcheck source=scripts/aspo_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/aspo_common.sh"

@@ -6,11 +6,11 @@
 set -euo pipefail
 
 ASPO_TASK=math
-# checkpoints / logs go to checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME
-EXPERIMENT_NAME=${EXPERIMENT_NAME:-aspo-r1-distill-qwen-1.5b-math}
+# checkpoints / logs go to checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME (default below; the env var wins)
+ASPO_TASK_EXPERIMENT_NAME=aspo-r1-distill-qwen-1.5b-math
 # validation sets (data/eval/<name>.parquet): the math benchmarks the paper reports. [A2] validated on
 # aime2025 only, and with test_freq=-1 (validation off by default here too: TEST_FREQ)
-VAL_SETS=${VAL_SETS:-aime2024 aime2025 amc2023 math500 minerva olympiadbench}
+ASPO_TASK_VAL_SETS="aime2024 aime2025 amc2023 math500 minerva olympiadbench"
 
 # shellcheck source=scripts/aspo_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/aspo_common.sh"

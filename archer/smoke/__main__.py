@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("finish", help="export the last checkpoint, evaluate it, plot the metrics, write SMOKE_SUMMARY.json")
     f.add_argument("--ckpt-dir", required=True, type=Path)
     f.add_argument("--assets", required=True, type=Path, help="the asset dir printed by `assets`")
-    f.add_argument("--metrics-file", type=Path, default=None, help="default CKPT_DIR/metrics.jsonl")
+    f.add_argument("--metrics-file", type=Path, default=None, help="default: CKPT_DIR/metrics/*.jsonl merged into CKPT_DIR/metrics.jsonl")
     f.add_argument("--seconds", type=_seconds, default={}, help="stage timings measured by the launcher, NAME=S,...")
     f.add_argument("--eval-samples", type=int, default=2)
     return parser

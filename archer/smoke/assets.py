@@ -32,7 +32,7 @@ from typing import Optional
 
 from archer.smoke import problems as smoke_problems
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 SPECIAL_TOKENS = ["<|pad|>", "<|endoftext|>", "<|user|>", "<|assistant|>"]
 CHAT_TEMPLATE = (
     "{% for m in messages %}{{ '<|' + m['role'] + '|>' + m['content'] }}{% endfor %}"
@@ -55,6 +55,7 @@ class AssetSettings:
     warm_start: bool = True
     warm_start_steps: int = 150
     warm_start_lr: float = 3e-3
+    max_positions: int = 512
     seed: int = 0
 
     def digest(self) -> str:
@@ -143,7 +144,15 @@ def _build(settings: AssetSettings, out: Path) -> dict:
     problems = _problems(settings)
     texts = [t for p in problems for t in (p.prompt, p.correct, p.wrong)] * 4
     _log(f"training a {settings.vocab_size}-token byte-level BPE tokenizer on {len(problems)} {settings.task} problems")
-    tokenizer = _tokenizer(texts, settings.vocab_size)
+    trained = _tokenizer(texts, settings.vocab_size)
+    # verl loads the tokenizer with AutoTokenizer from the model dir, where transformers picks the class from
+    # config.json (Qwen2Tokenizer, which splits digits): save first, then count and train with what verl sees
+    model = _model(trained, settings, max_positions=settings.max_positions)
+    model.save_pretrained(out / "model_init")
+    trained.save_pretrained(out / "model_init")
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(out / "model_init")
     from archer.smoke.warm_start import prompt_ids
 
     prompt_tokens = max(len(prompt_ids(tokenizer, p.prompt)) for p in problems)
@@ -152,11 +161,11 @@ def _build(settings: AssetSettings, out: Path) -> dict:
     if answer_tokens > settings.response_length:
         raise ValueError(f"smoke answers need {answer_tokens} tokens > response_length {settings.response_length}")
     prompt_length = 8 * ((prompt_tokens + 7) // 8)  # the run's data.max_prompt_length
-    model = _model(tokenizer, settings, max_positions=prompt_length + settings.response_length)
+    if prompt_length + settings.response_length > settings.max_positions:
+        raise ValueError(f"prompt {prompt_length} + response {settings.response_length} tokens exceed the model's "
+                         f"max_positions {settings.max_positions}")
     _log(f"random-init Qwen2: {settings.layers} layers, hidden {settings.hidden_size}, "
          f"{sum(p.numel() for p in model.parameters()):,} parameters; prompts <= {prompt_tokens} tokens")
-    model.save_pretrained(out / "model_init")
-    tokenizer.save_pretrained(out / "model_init")
     report = None
     if settings.warm_start:
         from archer.smoke.warm_start import warm_start

@@ -4,7 +4,8 @@ Each stage runs archer's own command line in a child process, exactly as a user 
 
 * ``python -m archer.export <ckpt>/global_step_N/actor <ckpt>/export/global_step_N`` (verification on);
 * ``python -m archer.eval run --backend transformers`` on the smoke eval slice of the assets;
-* ``python -m archer.plot dynamics --run <metrics jsonl>`` (verl's ``file`` logger output);
+* ``python -m archer.plot dynamics --run <ckpt>/metrics.jsonl`` (verl's ``file`` logger output, all
+  invocations of the run merged by :func:`merge_metrics`);
 
 then writes ``<ckpt>/SMOKE_SUMMARY.json`` (:data:`SUMMARY_KEYS` at least) and prints a short summary.
 A failing stage stops the pipeline with a :class:`SmokeError` naming the stage, the command and its log.
@@ -39,6 +40,23 @@ def last_checkpoint(ckpt_dir: Path) -> Path:
     if not (step_dir / "actor").is_dir():
         raise SmokeError(f"{marker} names {step_dir.name}, but {step_dir / 'actor'} does not exist")
     return step_dir
+
+
+def merge_metrics(ckpt_dir: Path) -> Path:
+    """``<ckpt_dir>/metrics.jsonl``: every invocation's file-logger output (``<ckpt_dir>/metrics/*.jsonl``,
+    one file per invocation because verl's ``FileLogger`` truncates its file on open) joined in order, one
+    line per step, a resumed run's line replacing an older one of the same step."""
+    parts = sorted((ckpt_dir / "metrics").glob("*.jsonl"))
+    if not parts:
+        raise SmokeError(f"no file-logger output in {ckpt_dir / 'metrics'} (trainer.logger must include 'file')")
+    by_step: dict[int, str] = {}
+    for part in parts:
+        for line in part.read_text().splitlines():
+            if line.strip():
+                by_step[int(json.loads(line)["step"])] = line
+    merged = ckpt_dir / "metrics.jsonl"
+    merged.write_text("".join(by_step[k] + "\n" for k in sorted(by_step)))
+    return merged
 
 
 def logged_steps(metrics_file: Path) -> list[int]:
@@ -117,7 +135,7 @@ def finish(ckpt_dir: Path, assets_manifest: Path, seconds: dict[str, float], *, 
     """Run export -> eval -> plot for the run in ``ckpt_dir`` and write its ``SMOKE_SUMMARY.json``."""
     ckpt_dir = Path(ckpt_dir)
     manifest = json.loads(Path(assets_manifest).read_text())
-    metrics_file = Path(metrics_file) if metrics_file else ckpt_dir / "metrics.jsonl"
+    metrics_file = Path(metrics_file) if metrics_file else merge_metrics(ckpt_dir)
     logs = ckpt_dir / "smoke_logs"
     logs.mkdir(parents=True, exist_ok=True)
     steps = logged_steps(metrics_file)

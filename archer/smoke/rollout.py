@@ -180,50 +180,66 @@ def _replica_class():
     return TransformersReplica
 
 
-def _base_rollout():
+def _weight_sync_class():
+    """Built on first lookup, not at import: a Ray worker that unpickles :class:`TransformersServer`
+    imports this module before verl, and verl's own import loads :mod:`archer.smoke.backend`, which
+    imports this module again; a module-level verl import here would make that a circular import."""
     from verl.workers.rollout.base import BaseRollout
 
-    return BaseRollout
+    class TrainerWeightSync(BaseRollout):
+        """In each actor worker: hands the trainer's weights to the replica's :class:`TransformersServer`."""
+
+        def __init__(self, config, model_config, device_mesh, *args, **kwargs):
+            super().__init__(config, model_config, device_mesh, *args, **kwargs)
+            import torch.distributed as dist
+
+            replica_world = (
+                self.config.tensor_model_parallel_size
+                * self.config.data_parallel_size
+                * self.config.pipeline_model_parallel_size
+            )
+            rank = dist.get_rank() if dist.is_initialized() else 0
+            self.replica_rank = rank // replica_world
+            self.is_replica_leader = rank % replica_world == 0
+
+        async def resume(self, tags: list[str]):
+            return None
+
+        async def release(self):
+            return None
+
+        async def update_weights(self, weights, wire_format: str = "named_tensors", **kwargs):
+            import ray
+
+            if wire_format != "named_tensors":
+                raise ValueError(f"{ROLLOUT_NAME} rollout takes full named tensors, got wire_format={wire_format!r}")
+            state = {}
+            for name, tensor in weights:  # every rank consumes the stream: FSDP all-gathers inside it
+                if self.is_replica_leader:
+                    state[name] = tensor.detach().to("cpu").clone()
+            if not self.is_replica_leader:
+                return
+            server = ray.get_actor(server_actor_name(self.replica_rank))
+            result = await server.load_weights.remote(state, kwargs.get("global_steps"))
+            if result["missing"]:
+                raise RuntimeError(f"weight sync left rollout weights unset: {result['missing']}")
+            logger.info("weight sync to rollout replica %d: %d tensors", self.replica_rank, result["loaded"])
+
+    TrainerWeightSync.__module__ = __name__
+    TrainerWeightSync.__qualname__ = "TrainerWeightSync"
+    return TrainerWeightSync
 
 
-class TrainerWeightSync(_base_rollout()):
-    """In each actor worker: hands the trainer's weights to the replica's :class:`TransformersServer`."""
+_LAZY: dict[str, type] = {}
 
-    def __init__(self, config, model_config, device_mesh, *args, **kwargs):
-        super().__init__(config, model_config, device_mesh, *args, **kwargs)
-        import torch.distributed as dist
 
-        replica_world = (
-            self.config.tensor_model_parallel_size
-            * self.config.data_parallel_size
-            * self.config.pipeline_model_parallel_size
-        )
-        rank = dist.get_rank() if dist.is_initialized() else 0
-        self.replica_rank = rank // replica_world
-        self.is_replica_leader = rank % replica_world == 0
-
-    async def resume(self, tags: list[str]):
-        return None
-
-    async def release(self):
-        return None
-
-    async def update_weights(self, weights, wire_format: str = "named_tensors", **kwargs):
-        import ray
-
-        if wire_format != "named_tensors":
-            raise ValueError(f"{ROLLOUT_NAME} rollout takes full named tensors, got wire_format={wire_format!r}")
-        state = {}
-        for name, tensor in weights:  # every rank consumes the stream: FSDP all-gathers inside it
-            if self.is_replica_leader:
-                state[name] = tensor.detach().to("cpu").clone()
-        if not self.is_replica_leader:
-            return
-        server = ray.get_actor(server_actor_name(self.replica_rank))
-        result = await server.load_weights.remote(state, kwargs.get("global_steps"))
-        if result["missing"]:
-            raise RuntimeError(f"weight sync left rollout weights unset: {result['missing']}")
-        logger.info("weight sync to rollout replica %d: %d tensors", self.replica_rank, result["loaded"])
+def __getattr__(name: str):
+    """``archer.smoke.rollout.TrainerWeightSync``, the path verl's rollout registry imports, built lazily."""
+    if name == "TrainerWeightSync":
+        if name not in _LAZY:
+            _LAZY[name] = _weight_sync_class()
+        return _LAZY[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register() -> None:

@@ -1,0 +1,113 @@
+# shellcheck shell=bash
+# The --smoke profile of scripts/run_aspo_{math,code}.sh (sourced by scripts/aspo_common.sh): the same
+# launcher path (aspo_defaults + aspo_overrides: preset, DAPO reward + overlong buffer, filter_groups, KL
+# loss with the reference model, entropy, save/resume), scaled down and on CPU through verl's real trainer
+# loop with archer's CPU backend (archer/smoke/backend.py). docs/smoke.md describes every stage and variable.
+#
+#   aspo_smoke_prepare    before aspo_defaults: .venv set-up, assets (cached), smoke defaults (user env wins)
+#   aspo_smoke_overrides  after aspo_overrides: the CPU engine / rollout / Ray settings and worker env
+#   aspo_smoke_run        train, then python -m archer.smoke finish (export, eval, plot, SMOKE_SUMMARY.json)
+
+aspo_now() { date +%s.%N; }
+aspo_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+aspo_smoke_prepare() {
+  REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+  local started
+  started=$(aspo_now)
+  # a fresh machine: .venv with the CPU requirements, as scripts/test.sh does (PYTHON set = use it as is)
+  if [ -z "${PYTHON:-}" ]; then
+    # shellcheck source=scripts/cpu_env.sh
+    source "$REPO_ROOT/scripts/cpu_env.sh"
+    archer_cpu_env "$REPO_ROOT" python3 "${VENV:-$REPO_ROOT/.venv}" "run_aspo_${ASPO_TASK}" \
+      || aspo_die "could not set up the CPU environment (see above)"
+    PYTHON=$ARCHER_VENV_PYTHON
+  fi
+  # the CPU backend in every verl process, nothing from the network
+  export VERL_USE_EXTERNAL_MODULES=archer.smoke.backend VERL_PLATFORM=cpu
+  export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} MKL_NUM_THREADS=${MKL_NUM_THREADS:-1} RAY_DEDUP_LOGS=${RAY_DEDUP_LOGS:-0}
+
+  local warm=() assignments
+  [ "${SMOKE_WARM_START:-1}" = 0 ] && warm=(--no-warm-start)
+  aspo_log "smoke assets (tiny tokenizer + Qwen2 + data; cached under \${ARCHER_CACHE_DIR:-~/.cache/archer}/smoke)"
+  assignments=$(cd "$REPO_ROOT" && "$PYTHON" -m archer.smoke assets --task "$ASPO_TASK" "${warm[@]}") \
+    || aspo_die "building the smoke assets failed (see above)"
+  eval "$assignments"
+  SMOKE_SECONDS_ASSETS=$(aspo_elapsed "$started" "$(aspo_now)")
+
+  # scaled-down launcher settings; every one is still an environment variable and the user's value wins
+  SMOKE_STEPS=${SMOKE_STEPS:-2}
+  SMOKE_REWARD_WORKERS=${SMOKE_REWARD_WORKERS:-2}
+  : "${EXPERIMENT_NAME:=smoke-${ASPO_TASK}}"
+  : "${MODEL_PATH:=$SMOKE_MODEL}"
+  : "${DATA_DIR:=$SMOKE_DATA_DIR}"
+  : "${TRAIN_FILE:=$SMOKE_TRAIN_FILE}"
+  : "${VAL_SETS:=$( [ "$ASPO_TASK" = math ] && echo math500 || echo livecodebench_v5 )}"
+  : "${MAX_PROMPT_LENGTH:=$SMOKE_PROMPT_LENGTH}"
+  : "${MAX_RESPONSE_LENGTH:=$SMOKE_RESPONSE_LENGTH}"
+  : "${TRAIN_BATCH_SIZE:=2}"
+  : "${PPO_MINI_BATCH_SIZE:=2}"
+  : "${N_RESPONSES:=4}"
+  : "${PPO_EPOCHS:=1}"
+  : "${LR:=1e-3}"
+  : "${LR_WARMUP_STEPS:=0}"
+  : "${ROLLOUT_ENGINE:=cpu_transformers}"
+  : "${NNODES:=1}"
+  : "${GPUS_PER_NODE:=1}"
+  : "${SAVE_FREQ:=1}"
+  : "${TOTAL_EPOCHS:=100}"
+  : "${LOGGER:=[console,file]}"
+  : "${OFFLOAD:=False}"
+}
+
+aspo_smoke_overrides() {
+  local token_cap=$((MAX_PROMPT_LENGTH + MAX_RESPONSE_LENGTH))
+  local fp32='{param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}'
+  SMOKE_OVERRIDES=(
+    "trainer.device=cpu"
+    "trainer.total_training_steps=$SMOKE_STEPS"
+    "data.dataloader_num_workers=0"
+    # plain torch on CPU: sdpa attention, FSDP2, no torch.compile, fp32 everywhere
+    "+actor_rollout_ref.model.override_config.attn_implementation=sdpa"
+    "actor_rollout_ref.actor.strategy=fsdp2"
+    "actor_rollout_ref.ref.strategy=fsdp2"
+    "actor_rollout_ref.actor.use_torch_compile=false"
+    "actor_rollout_ref.actor.fsdp_config.use_torch_compile=false"
+    "actor_rollout_ref.ref.fsdp_config.use_torch_compile=false"
+    "+actor_rollout_ref.actor.fsdp_config.mixed_precision=$fp32"
+    "+actor_rollout_ref.ref.fsdp_config.mixed_precision=$fp32"
+    "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=$token_cap"
+    "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=$token_cap"
+    "actor_rollout_ref.rollout.log_prob_max_token_len_per_gpu=$token_cap"
+    "actor_rollout_ref.rollout.agent.num_workers=1"
+    "reward.num_workers=$SMOKE_REWARD_WORKERS"
+    "transfer_queue.backend.SimpleStorage.num_data_storage_units=1"
+    "++ray_kwargs.ray_init.include_dashboard=False"
+  )
+  if [ "$NNODES" -le 1 ]; then
+    # verl's own ray.init starts a private cluster: CPU slots as Ray logical GPUs (archer/smoke/platform.py)
+    SMOKE_OVERRIDES+=("ray_kwargs.ray_init.num_cpus=8" "++ray_kwargs.ray_init.num_gpus=$((NNODES * GPUS_PER_NODE))")
+  fi
+  # every process verl starts gets the backend and the offline switches (strings, see aspo_ray_env_overrides)
+  mkdir -p "$CKPT_DIR/metrics"
+  export VERL_FILE_LOGGER_PATH="$CKPT_DIR/metrics/train-$(date +%Y%m%d-%H%M%S)-$$.jsonl"
+  local line
+  while IFS= read -r line; do
+    SMOKE_OVERRIDES+=("$line")
+  done < <(aspo_ray_env_overrides VERL_USE_EXTERNAL_MODULES VERL_PLATFORM HF_HUB_OFFLINE TRANSFORMERS_OFFLINE \
+    HF_DATASETS_OFFLINE TOKENIZERS_PARALLELISM OMP_NUM_THREADS MKL_NUM_THREADS VERL_FILE_LOGGER_PATH \
+    ARCHER_SMOKE_REWARD_TRACE ARCHER_CACHE_DIR)
+}
+
+aspo_smoke_run() {
+  local started finished
+  aspo_log "smoke training: $SMOKE_STEPS step(s) on CPU; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
+  started=$(aspo_now)
+  "$PYTHON" -m archer.trainer.main "$@" 2>&1 | tee -a "$CKPT_DIR/train.log" \
+    || aspo_die "training failed; see $CKPT_DIR/train.log"
+  finished=$(aspo_now)
+  "$PYTHON" -m archer.smoke finish --ckpt-dir "$CKPT_DIR" --assets "$SMOKE_ASSETS" \
+    --seconds "assets=$SMOKE_SECONDS_ASSETS,train=$(aspo_elapsed "$started" "$finished")" \
+    || aspo_die "the smoke run trained, but a stage after training failed (see above)"
+}

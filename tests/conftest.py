@@ -84,7 +84,7 @@ def make_batch(batch=6, length=12, seed=0, spread=0.6, min_len=3):
     return old, new, adv, entropy, mask
 
 
-def to_verl_inputs(old, new, adv, entropy, mask, prompt_lens=None, rollout_is_weights=None):
+def to_verl_inputs(old, new, adv, entropy, mask, prompt_lens=None, rollout_is_weights=None, ref_log_prob=None):
     """Pack padded tensors into what verl's ``ppo_loss`` receives from the engine in no-padding mode:
     a TensorDict of nested (jagged) tensors and a model output whose ``log_probs`` / ``entropy`` cover
     prompt + response tokens, shifted by one as the engine produces them.
@@ -130,6 +130,8 @@ def to_verl_inputs(old, new, adv, entropy, mask, prompt_lens=None, rollout_is_we
     }
     if rollout_is_weights is not None:
         fields["rollout_is_weights"] = nested([rollout_is_weights[i, : lengths[i]] for i in range(batch)])
+    if ref_log_prob is not None:
+        fields["ref_log_prob"] = nested([ref_log_prob[i, : lengths[i]] for i in range(batch)])
     data = TensorDict(fields, batch_size=[batch])
     tu.assign_non_tensor(data, dp_size=1, batch_num_tokens=int(mask.sum()), global_batch_size=batch)
     model_output = {"log_probs": log_probs, "entropy": ent}

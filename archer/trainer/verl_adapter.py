@@ -28,9 +28,11 @@ import torch
 import verl.workers.utils.losses as verl_losses
 from verl.trainer.ppo.core_algos import agg_loss, register_policy_loss
 from verl.workers.config import PolicyLossConfig
+from verl.utils.metric import AggregationType, Metric
 from verl.workers.utils.padding import no_padding_2_padding
 
 from archer.aspo import ENTROPY_QUANTILE_SCOPES, NEGATIVE_DUAL_CLIP_MODES, aspo_metrics, aspo_token_losses
+from archer.trainer.dual_token_kl import dual_token_kl_correction
 from archer.warn_once import warn_once
 
 logger = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class AspoPolicyLossConfig(PolicyLossConfig):
             all valid tokens of the micro-batch the loss sees).
         high_entropy_clip_ratio_low / high_entropy_clip_ratio_high: eps for high-entropy tokens, in [0, 1);
             both null for a uniform eps (actor.clip_ratio_low / clip_ratio_high for every token).
+        high_entropy_kl_loss_coef: KL-loss coefficient of the high-entropy tokens (same bucket); null: the
+            same as actor.kl_loss_coef (verl's uniform KL). See archer/trainer/dual_token_kl.py.
     """
 
     loss_mode: str = LOSS_MODE
@@ -66,6 +70,7 @@ class AspoPolicyLossConfig(PolicyLossConfig):
     entropy_quantile_scope: str = "sequence"
     high_entropy_clip_ratio_low: Optional[float] = 0.4
     high_entropy_clip_ratio_high: Optional[float] = 0.4
+    high_entropy_kl_loss_coef: Optional[float] = None
 
     def __post_init__(self):
         parent_post_init = getattr(super(), "__post_init__", None)
@@ -75,7 +80,8 @@ class AspoPolicyLossConfig(PolicyLossConfig):
 
     @property
     def uses_entropy(self) -> bool:
-        return self.high_entropy_clip_ratio_low is not None
+        """Whether the loss needs the current entropy: entropy-dependent eps or a dual-token KL."""
+        return self.high_entropy_clip_ratio_low is not None or self.high_entropy_kl_loss_coef is not None
 
 
 def _is_number(value: Any) -> bool:
@@ -102,6 +108,9 @@ def validate_aspo_keys(cfg: Any) -> None:
     for key, value in (("high_entropy_clip_ratio_low", low), ("high_entropy_clip_ratio_high", high)):
         if value is not None and (not _is_number(value) or not 0 <= value < 1):
             fail(key, value, "null or a number in [0, 1)")
+    kl = cfg.high_entropy_kl_loss_coef
+    if kl is not None and (not _is_number(kl) or kl < 0):
+        fail("high_entropy_kl_loss_coef", kl, "null or a number >= 0")
     if (low is None) != (high is None):
         raise ValueError(
             f"{KEY_PREFIX}.high_entropy_clip_ratio_low and {KEY_PREFIX}.high_entropy_clip_ratio_high must be "
@@ -136,9 +145,9 @@ def _warn_once(key: str, message: str) -> None:
 
 def missing_entropy_error() -> ValueError:
     return ValueError(
-        f"{KEY_PREFIX}.high_entropy_clip_ratio_low/high are set, so ASPO needs the per-token entropy, but the "
-        f"actor does not compute it: set {ENTROPY_SWITCH}=true (or set both high_entropy_clip_ratio_* to null "
-        f"for a uniform eps)"
+        f"{KEY_PREFIX}.high_entropy_clip_ratio_low/high (or high_entropy_kl_loss_coef) are set, so ASPO needs "
+        f"the per-token entropy, but the actor does not compute it: set {ENTROPY_SWITCH}=true (or set both "
+        f"high_entropy_clip_ratio_* and high_entropy_kl_loss_coef to null for a uniform eps and KL)"
     )
 
 
@@ -166,9 +175,16 @@ def _wrap_ppo_loss(original: Callable) -> Callable:
             getter = functools.cache(lambda: no_padding_2_padding(entropy, data).detach())
         token = _current_entropy.set(getter)
         try:
-            return original(config, model_output, data, dp_group)
+            loss, metrics = original(config, model_output, data, dp_group)
+            extra = dual_token_kl_correction(config, model_output, data, None if getter is None else getter())
         finally:
             _current_entropy.reset(token)
+        if extra is not None:
+            correction, kl_parts = extra
+            loss = loss + correction
+            aggregation = getattr(metrics.get("kl_loss"), "aggregation", AggregationType.MEAN)
+            metrics.update({k: Metric(value=v, aggregation=aggregation) for k, v in kl_parts.items()})
+        return loss, metrics
 
     ppo_loss.__archer_wrapped__ = True
     return ppo_loss

@@ -1,0 +1,140 @@
+"""Dual-token KL through verl's real ``ppo_loss``: ``high_entropy_kl_loss_coef`` weights the KL of the
+high-entropy tokens (ASPO's entropy bucket), ``kl_loss_coef`` the others; null is verl's uniform KL.
+Checked against a hand-written per-token reference (values and gradients), for every aggregation mode,
+and split into micro-batches."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+import verl  # noqa: F401  (loads the archer plugin)
+import verl.workers.utils.losses as verl_losses
+
+KL_COEF = 0.05
+
+
+def low_var_kl(lp: float, ref: float) -> tuple[float, float]:
+    """verl's low_var_kl for one token, (value, d value / d log_prob), written out by hand."""
+    x = ref - lp
+    value = math.exp(x) - x - 1
+    if not -10 <= value <= 10:
+        return max(-10.0, min(10.0, value)), 0.0
+    return value, 1 - math.exp(x)
+
+
+def make_inputs(h, seed=3):
+    old, new, adv, entropy, mask = h.make_batch(batch=5, length=11, spread=0.5, seed=seed)
+    g = torch.Generator().manual_seed(seed + 100)
+    ref = new + torch.randn(new.shape, generator=g) * 0.4
+    return old, new, adv, entropy, mask, ref
+
+
+def loss_and_grad(h, config, old, new, adv, entropy, mask, ref):
+    data, model_output, leaf, index = h.to_verl(old, new, adv, entropy, mask, ref_log_prob=ref)
+    loss, metrics = verl_losses.ppo_loss(config, model_output, data)
+    (flat_grad,) = torch.autograd.grad(loss, leaf)
+    return loss, metrics, h.gather_grad(flat_grad, index)
+
+
+def one(metric):
+    (value,) = metric.values
+    return float(value)
+
+
+def reference_kl_term(h, new, entropy, mask, ref, coef_low, coef_high):
+    """token-mean of coef(token) * KL(token), the bucket from hand-computed per-response quantiles."""
+    total = mask.sum().item()
+    value, grad = 0.0, torch.zeros_like(new)
+    for b in range(new.shape[0]):
+        n = int(mask[b].sum())
+        threshold = h.quantile(entropy[b, :n].tolist(), 0.8)
+        for t in range(n):
+            coef = coef_high if entropy[b, t].item() > threshold else coef_low
+            v, g = low_var_kl(new[b, t].item(), ref[b, t].item())
+            value += coef * v / total
+            grad[b, t] = coef * g / total
+    return value, grad
+
+
+@pytest.mark.parametrize("coef_high", [0.0, 0.2])
+def test_high_entropy_tokens_get_their_own_kl_coefficient(h, actor_config, coef_high):
+    base = ["actor_rollout_ref.actor.use_kl_loss=true", f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}"]
+    inputs = make_inputs(h)
+    old, new, adv, entropy, mask, ref = inputs
+    no_kl = actor_config()
+    dual = actor_config(*base, f"actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef={coef_high}")
+    loss0, _, grad0 = loss_and_grad(h, no_kl, *inputs)
+    loss1, metrics, grad1 = loss_and_grad(h, dual, *inputs)
+    ref_value, ref_grad = reference_kl_term(h, new, entropy, mask, ref, KL_COEF, coef_high)
+    assert (loss1 - loss0).item() == pytest.approx(ref_value, rel=1e-5, abs=1e-7)
+    torch.testing.assert_close(grad1 - grad0, ref_grad, rtol=1e-4, atol=1e-7)
+    # the two bucket metrics are the two parts of verl's kl_loss
+    assert one(metrics["kl_loss_high_entropy"]) + one(metrics["kl_loss_low_entropy"]) == pytest.approx(
+        one(metrics["kl_loss"]), rel=1e-5
+    )
+
+
+def test_null_coefficient_is_verl_uniform_kl(h, actor_config):
+    inputs = make_inputs(h, seed=5)
+    uniform = actor_config(
+        "actor_rollout_ref.actor.use_kl_loss=true",
+        f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}",
+        "actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef=null",
+    )
+    same = actor_config(
+        "actor_rollout_ref.actor.use_kl_loss=true",
+        f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}",
+        f"actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef={KL_COEF}",
+    )
+    assert uniform.policy_loss.high_entropy_kl_loss_coef is None
+    loss_u, metrics_u, grad_u = loss_and_grad(h, uniform, *inputs)
+    loss_s, _, grad_s = loss_and_grad(h, same, *inputs)
+    assert "kl_loss_high_entropy" not in metrics_u  # nothing added: verl's own term only
+    torch.testing.assert_close(loss_s, loss_u)
+    torch.testing.assert_close(grad_s, grad_u)
+    _, ref_grad = reference_kl_term(h, inputs[1], inputs[3], inputs[4], inputs[5], KL_COEF, KL_COEF)
+    loss0, _, grad0 = loss_and_grad(h, actor_config(), *inputs)
+    torch.testing.assert_close(grad_u - grad0, ref_grad, rtol=1e-4, atol=1e-7)
+
+
+def test_presets_archer2_kl_on_low_entropy_tokens_only_paper_uniform(actor_config):
+    assert actor_config().policy_loss.high_entropy_kl_loss_coef == 0.0
+    assert actor_config("aspo_preset=paper").policy_loss.high_entropy_kl_loss_coef is None
+
+
+@pytest.mark.parametrize("agg", ["token-mean", "seq-mean-token-mean", "seq-mean-token-sum"])
+def test_two_micro_batches_with_global_batch_info_equal_one_batch(h, actor_config, agg):
+    from verl.utils import tensordict_utils as tu
+
+    config = actor_config(
+        "actor_rollout_ref.actor.use_kl_loss=true",
+        f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}",
+        "actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef=0.0",
+        f"actor_rollout_ref.actor.loss_agg_mode={agg}",
+    )
+    old, new, adv, entropy, mask, ref = make_inputs(h, seed=9)
+    whole, _, _ = loss_and_grad(h, config, old, new, adv, entropy, mask, ref)
+    total_tokens, total_rows = int(mask.sum()), mask.shape[0]
+    parts = 0.0
+    for rows in (slice(0, 2), slice(2, None)):
+        data, model_output, _, _ = h.to_verl(old[rows], new[rows], adv[rows], entropy[rows], mask[rows], ref_log_prob=ref[rows])
+        tu.assign_non_tensor(data, dp_size=1, batch_num_tokens=total_tokens, global_batch_size=total_rows)
+        loss, _ = verl_losses.ppo_loss(config, model_output, data)
+        parts += loss.item()
+    assert parts == pytest.approx(whole.item(), rel=1e-5, abs=1e-7)
+
+
+def test_dual_token_kl_without_entropy_names_the_switch(h, actor_config):
+    config = actor_config(
+        "aspo_preset=paper",
+        "actor_rollout_ref.actor.use_kl_loss=true",
+        "actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef=0.0",
+    )
+    old, new, adv, entropy, mask, ref = make_inputs(h)
+    data, model_output, _, _ = h.to_verl(old, new, adv, entropy, mask, ref_log_prob=ref)
+    del model_output["entropy"]  # calculate_entropy=false in the paper preset
+    with pytest.raises(ValueError, match=r"calculate_entropy"):
+        verl_losses.ppo_loss(config, model_output, data)

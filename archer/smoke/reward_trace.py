@@ -3,7 +3,7 @@
 With ``ARCHER_SMOKE_REWARD_TRACE=<file>`` in a smoke process, the code grader entry of
 ``archer.reward.dispatch.GRADERS`` (the function verl's reward workers reach through
 ``archer.reward.compute_score``) is wrapped so that every graded code sample appends one JSON line to
-``<file>``: ``{"pid", "data_source", "passed", "total", "score"}``. The grader itself is unchanged and still
+``<file>``: ``{"pid", "process", "data_source", "passed", "total", "score"}``. The grader itself is unchanged and still
 runs the program in its sandbox; the wrapper only observes its result, so a smoke run can show that the
 sandbox ran programs in every reward worker process (``reward.num_workers``).
 """
@@ -21,10 +21,20 @@ TRACE_ENV = "ARCHER_SMOKE_REWARD_TRACE"
 _MARK = "__archer_smoke_trace__"
 
 
+def _process_title() -> str:
+    """The process's command line as ``ps`` shows it (Ray names its workers ``ray::<Class>...``)."""
+    try:
+        with open("/proc/self/cmdline", "rb") as fh:
+            return fh.read().replace(b"\0", b" ").decode(errors="replace").strip()[:200]
+    except OSError:
+        return ""
+
+
 def _record(path: str, data_source: str, result: dict) -> None:
     line = json.dumps(
         {
             "pid": os.getpid(),
+            "process": _process_title(),
             "data_source": data_source,
             "passed": result.get("passed"),
             "total": result.get("total"),

@@ -166,16 +166,18 @@ def finish(ckpt_dir: Path, assets_manifest: Path, seconds: dict[str, float], *, 
 
 
 def _eval_headline(eval_summary: Path) -> str:
+    """``math500: avg@2 81.2%, pass@2 87.5% (8 problems)`` from archer.eval's summary.json."""
     try:
         data = json.loads(eval_summary.read_text())
     except (OSError, ValueError):
-        return "?"
+        return "unreadable"
     parts = []
-    for bench, row in (data.get("benchmarks") or {}).items():
-        metric = {k: v for k, v in row.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-        shown = ", ".join(f"{k} {v:.3g}" for k, v in list(metric.items())[:3])
-        parts.append(f"{bench}: {shown}")
-    return "; ".join(parts) or "see file"
+    for bench, row in data.items():
+        if isinstance(row, dict) and "avg" in row:
+            n = row.get("n", "?")
+            parts.append(f"{bench}: avg@{n} {row['avg']:.1f}%, pass@{n} {row.get('pass', float('nan')):.1f}% "
+                         f"({row.get('problems', '?')} problems)")
+    return "; ".join(parts) or "no benchmark rows"
 
 
 def human_summary(summary: dict, eval_summary: Path) -> str:

@@ -13,7 +13,7 @@ def test_fork_bomb():
     prog = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
     t0 = time.monotonic()
     r = compute_code_score("code", resp(prog), stdin_gt(("", "1")), per_test_timeout=2.0)
-    assert time.monotonic() - t0 < 4.0
+    assert time.monotonic() - t0 - r["sandbox_wait_s"] < 4.0
     assert r["score"] == 0.0 and r["failure_kind"] in ("timeout", "runtime error", "wrong answer")
     time.sleep(0.2)
     assert not leftovers()

@@ -65,7 +65,7 @@ def test_killed_graders_slot_is_reclaimed_and_others_unaffected(monkeypatch):
     t0 = time.monotonic()
     held = budget.acquire()
     try:
-        assert held.uid == victim_uid and held.previous_holder_died
+        assert held.uid == victim_uid and held.left_unclean
         assert time.monotonic() - t0 < 2.0
     finally:
         budget.release(held)

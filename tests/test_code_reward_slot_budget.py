@@ -55,7 +55,7 @@ def test_waiting_for_a_slot_sleeps_and_reports_the_wait(tmp_path):
     waiter.join(5)
     assert got["held"].waited_s >= 0.9
     assert got["cpu"] < 0.2  # a second of waiting cost (almost) no CPU
-    assert not got["held"].previous_holder_died  # the first holder released cleanly
+    assert not got["held"].left_unclean  # the first holder released cleanly
 
 
 def test_lock_files_are_named_by_slot_uid_so_bases_never_share_them_wrongly(tmp_path):
@@ -108,3 +108,35 @@ def test_uid_base_must_stay_clear_of_system_and_real_accounts():
         if accounts:  # a range holding a real account: its processes would be swept
             with pytest.raises(ValueError, match="sandbox_uid_base.*account"):
                 sb.slot_budget(sb.SandboxConfig(sandbox_uid_base=accounts[0]))
+
+
+def test_a_child_forked_while_locks_are_held_does_not_keep_them(tmp_path):
+    """A grading process may fork (a math worker pool) while one thread holds a slot and another waits at
+    the head of the queue: the child's copies of those descriptors must not keep either lock."""
+    budget = _budget(tmp_path, size=1)
+    held = budget.acquire()
+    second = {}
+
+    def wait_then_release():
+        h = budget.acquire()  # the head waiter: holds the queue lock while it waits
+        second["waited"] = h.waited_s
+        budget.release(h)
+
+    waiter = threading.Thread(target=wait_then_release)
+    waiter.start()
+    time.sleep(0.3)
+    pid = os.fork()
+    if pid == 0:  # the child inherits the slot's and the queue's descriptors and just sits on them
+        time.sleep(5)
+        os._exit(0)
+    try:
+        budget.release(held)
+        waiter.join(3)
+        assert not waiter.is_alive() and second["waited"] >= 0.25
+        t0 = time.monotonic()
+        third = budget.acquire()
+        assert time.monotonic() - t0 < 1.0
+        budget.release(third)
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)

@@ -101,14 +101,16 @@ def budget_size() -> int:
 @dataclasses.dataclass
 class HeldSlot:
     """One slot held by this thread: ``index`` (0-based), ``uid`` (uid base + index: the uid its program
-    runs as when the grader is root), ``waited_s`` (seconds spent waiting for it)."""
+    runs as when the grader is root), ``waited_s`` (seconds spent waiting for it), ``left_unclean`` (its
+    last holder did not release it cleanly -- it died holding it -- or the lock file is new; the slot
+    was swept before being handed out)."""
 
     index: int
     uid: int
     waited_s: float
     path: Path
     fd: int
-    previous_holder_died: bool
+    left_unclean: bool
 
 
 def _open_lock(path: Path) -> int:
@@ -239,12 +241,12 @@ class SlotBudget:
                     os.close(fd)
             if doorbell is not None:
                 os.close(doorbell)
-            os.close(queue)  # also releases the queue lock
+            _unlock_and_close(queue)
         fd = fds[got]
-        died = os.pread(fd, 1, 0) != _CLEAN
+        unclean = os.pread(fd, 1, 0) != _CLEAN
         os.pwrite(fd, _IN_USE, 0)
-        held = HeldSlot(got, self.uid_base + got, time.monotonic() - t0, self.slot_path(got), fd, died)
-        if died:
+        held = HeldSlot(got, self.uid_base + got, time.monotonic() - t0, self.slot_path(got), fd, unclean)
+        if unclean:
             try:
                 self._sweep(held)
             except BaseException:
@@ -263,4 +265,13 @@ class SlotBudget:
 
     @staticmethod
     def _unlock(held: HeldSlot) -> None:
-        os.close(held.fd)  # closing the only descriptor of the open file description drops the lock
+        _unlock_and_close(held.fd)
+
+
+def _unlock_and_close(fd: int) -> None:
+    """Explicit LOCK_UN, not just close: a child forked meanwhile (e.g. a math grader worker) holds a copy
+    of the descriptor, and the lock lives until *every* copy is closed -- or until LOCK_UN on any."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)

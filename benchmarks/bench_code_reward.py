@@ -174,7 +174,8 @@ def bench_mixed(args) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from code_reward_support import MIXED_EXPECTED_SCORE, leftovers, mixed_jobs
 
-    names, jobs = mixed_jobs(args.responses)
+    uid_base = 0x3B800  # its own slot uids, so "left running" counts only this benchmark's sandboxes
+    names, jobs = mixed_jobs(args.responses, sandbox_uid_base=uid_base)
     sols = [j["response"] for j in jobs]
     gts = [j["gt"] for j in jobs]
     expected = [MIXED_EXPECTED_SCORE[n] for n in names]
@@ -183,7 +184,7 @@ def bench_mixed(args) -> None:
         scores, dt = grade_in_processes(args.processes, sols, gts, [j["kwargs"] for j in jobs])
         wrong = sum(a != b for a, b in zip(scores, expected))
         time.sleep(0.2)
-        left = leftovers()
+        left = leftovers(uid_base)
         new_temp = set(glob.glob("/tmp/archer-sbx-*")) - temp_before
         print(f"mixed run {run + 1}/{args.mixed_runs}: {len(sols)} responses ({', '.join(sorted(set(names)))}) by "
               f"{args.processes} processes in {dt:.1f} s; wrong scores: {wrong}; processes left running: "

@@ -38,7 +38,9 @@ hydra overrides after the flags are applied last and win, e.g.
   --help      this text
 
 Without --dry-run (GPU node): checks that verl, vLLM and archer are installed (ARCHER_AUTO_INSTALL=1
-installs them; otherwise prints the commands), prepares missing data with python -m archer.data prepare,
+installs them with scripts/install_gpu.sh; otherwise prints the command), runs the GPU preflight (driver,
+GPUs, disk for MAX_CKPT_TO_KEEP checkpoints, model: python -m archer.trainer.preflight), prepares missing
+data with python -m archer.data prepare,
 with NNODES>1 checks that every Ray node and GPU joined (python -m archer.trainer.ray_check), then trains.
 The resolved config is saved as \$CKPT_DIR/config.yaml and the console log as \$CKPT_DIR/train.log.
 EOF
@@ -115,6 +117,9 @@ aspo_defaults() {
   MICRO_BATCH_SIZE_PER_GPU=${MICRO_BATCH_SIZE_PER_GPU:-1}      # used when USE_DYNAMIC_BSZ=False [A2]
   SP_SIZE=${SP_SIZE:-1}                                        # Ulysses sequence parallel [A2 sp_size=1]
   GRADIENT_CHECKPOINTING=${GRADIENT_CHECKPOINTING:-True}       # [A2]
+  # attention: flash-attn 2 (verl's default) unless FLASH_ATTN=0 (installed without it) -> sdpa, slower
+  FLASH_ATTN=${FLASH_ATTN:-1}
+  if [ -z "${ATTN_IMPLEMENTATION:-}" ] && [ "$FLASH_ATTN" = 0 ]; then ATTN_IMPLEMENTATION=sdpa; fi
   OFFLOAD=${OFFLOAD:-False}                                    # FSDP param/optimizer offload [A2 offload=False]
 
   # reward: archer's compute_score through verl's DAPO reward manager, which adds the overlong penalty
@@ -143,6 +148,9 @@ aspo_defaults() {
   # logger console+wandb]. A2 evaluates the saved checkpoints offline (python -m archer.eval here) instead of
   # validating in training; set TEST_FREQ=10 to validate every 10 steps on the eval sets.
   SAVE_FREQ=${SAVE_FREQ:-10}
+  # [verl] 0.9.1 keeps every checkpoint by default (trainer.max_actor_ckpt_to_keep: null); one FSDP checkpoint
+  # of the 1.5B model with its Adam states is ~21 GB, so keep the last 3 (0 = keep all; docs/launch.md)
+  MAX_CKPT_TO_KEEP=${MAX_CKPT_TO_KEEP:-3}
   RESUME_MODE=${RESUME_MODE:-auto}
   TEST_FREQ=${TEST_FREQ:--1}
   VAL_BEFORE_TRAIN=${VAL_BEFORE_TRAIN:-False}
@@ -256,6 +264,8 @@ aspo_overrides() {
     "trainer.nnodes=$NNODES"
     "trainer.n_gpus_per_node=$GPUS_PER_NODE"
     "trainer.save_freq=$SAVE_FREQ"
+    "trainer.max_actor_ckpt_to_keep=$MAX_CKPT_TO_KEEP"
+    "trainer.max_critic_ckpt_to_keep=$MAX_CKPT_TO_KEEP"
     "trainer.resume_mode=$RESUME_MODE"
     "trainer.test_freq=$TEST_FREQ"
     "trainer.val_before_train=$VAL_BEFORE_TRAIN"
@@ -268,6 +278,11 @@ aspo_overrides() {
     # verl's tracking reads TENSORBOARD_DIR in the Ray trainer process: hand it over through the job's env
     "$(aspo_ray_env_overrides TENSORBOARD_DIR)"
   )
+  # [verl] HFModelConfig reads override_config.attn_implementation (default flash_attention_2); the smoke
+  # profile (aspo_main's local $smoke) sets sdpa itself
+  if [ -n "${ATTN_IMPLEMENTATION:-}" ] && [ "${smoke:-0}" != 1 ]; then
+    OVERRIDES+=("++actor_rollout_ref.model.override_config.attn_implementation=$ATTN_IMPLEMENTATION")
+  fi
   if [ -n "${RESUME_FROM_PATH:-}" ]; then
     OVERRIDES+=("trainer.resume_mode=resume_path" "trainer.resume_from_path=$RESUME_FROM_PATH")
   fi
@@ -277,7 +292,8 @@ aspo_overrides() {
 # fresh-node checks (real runs only)
 
 aspo_install_hint() {
-  local hint="cd $REPO_ROOT && pip install -r requirements.txt && pip install -e . --no-deps"
+  local hint="cd $REPO_ROOT && PYTHON=$PYTHON bash scripts/install_gpu.sh"
+  [ "$FLASH_ATTN" = 0 ] && hint="cd $REPO_ROOT && FLASH_ATTN=0 PYTHON=$PYTHON bash scripts/install_gpu.sh"
   if [ "$ASPO_TASK" = code ]; then
     hint+=" && apt-get install -y bubblewrap"
   fi
@@ -294,6 +310,10 @@ aspo_missing_software() {
   aspo_has_module verl || missing+=("verl")
   if [ "$ROLLOUT_ENGINE" = vllm ]; then
     aspo_has_module vllm || missing+=("vllm")
+    # the GPU stack's attention kernels (FLASH_ATTN=0: sdpa instead)
+    if [ "$FLASH_ATTN" = 1 ]; then
+      aspo_has_module flash_attn || missing+=("flash-attn (or FLASH_ATTN=0 for sdpa attention)")
+    fi
   fi
   # Ray workers load archer through verl's plugin entry point: archer must be pip-installed, not just on PYTHONPATH
   "$PYTHON" -c "import sys, importlib.metadata as m; sys.exit(0 if any(e.name == 'archer' for e in m.entry_points(group='verl.plugins')) else 1)" \
@@ -314,7 +334,8 @@ aspo_ensure_software() {
   or rerun with ARCHER_AUTO_INSTALL=1 to let this script do it."
   fi
   aspo_log "installing (ARCHER_AUTO_INSTALL=1): $(echo "$missing" | paste -sd ',' -)"
-  (cd "$REPO_ROOT" && "$PYTHON" -m pip install -r requirements.txt && "$PYTHON" -m pip install --no-deps -e .) >&2 \
+  # torch, then flash-attn without build isolation (or FLASH_ATTN=0), then requirements.txt, then archer
+  PYTHON="$PYTHON" FLASH_ATTN="$FLASH_ATTN" bash "$REPO_ROOT/scripts/install_gpu.sh" >&2 \
     || aspo_die "pip install failed; run by hand: $(aspo_install_hint)"
   if [ "$ASPO_TASK" = code ] && ! command -v bwrap >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -336,6 +357,17 @@ aspo_check_gpus() {
   if [ "$NNODES" -le 1 ] && [ "$n" -lt "$GPUS_PER_NODE" ]; then
     aspo_die "GPUS_PER_NODE=$GPUS_PER_NODE but nvidia-smi lists $n GPU(s); set GPUS_PER_NODE=$n (and check that TRAIN_BATCH_SIZE * N_RESPONSES is divisible by it)"
   fi
+}
+
+# driver vs torch's CUDA, GPU count and memory, disk for the kept checkpoints, model reachable, bwrap
+# (python -m archer.trainer.preflight; docs/launch.md). PREFLIGHT=0 skips it.
+aspo_gpu_preflight() {
+  [ "${PREFLIGHT:-1}" = 0 ] && return 0
+  local hf_model=()
+  case " $* " in *checkpoint.save_contents=*hf_model*) hf_model=(--hf-model) ;; esac
+  "$PYTHON" -m archer.trainer.preflight --task "$ASPO_TASK" --nnodes "$NNODES" --gpus-per-node "$GPUS_PER_NODE" \
+    --model "$MODEL_PATH" --ckpt-dir "$CKPT_DIR" --keep "$MAX_CKPT_TO_KEEP" "${hf_model[@]}" \
+    || aspo_die "GPU preflight failed (fixes above; PREFLIGHT=0 skips it); nothing was started"
 }
 
 aspo_check_ray_cluster() {
@@ -390,7 +422,7 @@ aspo_main() {
   fi
 
   aspo_ensure_software
-  [ "$smoke" = 1 ] || aspo_check_gpus  # the smoke profile runs on CPU
+  [ "$smoke" = 1 ] || aspo_gpu_preflight "${all[@]}"  # the smoke profile runs on CPU
   mkdir -p "$CKPT_DIR"
   # same checks as --dry-run, but missing data is prepared and the model's config/tokenizer may be fetched
   aspo_log "preflight: config, reward, data (python -m archer.trainer.dry_run --preflight)"

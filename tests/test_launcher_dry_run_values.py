@@ -67,6 +67,9 @@ TABLE = {
     "trainer.n_gpus_per_node": 8,
     "trainer.nnodes": 1,
     "trainer.save_freq": 10,
+    # keep the last 3 checkpoints (verl keeps all by default; ~21 GB each for the 1.5B model with Adam states)
+    "trainer.max_actor_ckpt_to_keep": 3,
+    "trainer.max_critic_ckpt_to_keep": 3,
     "trainer.resume_mode": "auto",
     "trainer.logger": ["console", "tensorboard"],  # wandb is added when WANDB_API_KEY / WANDB_MODE is set
     "trainer.use_v1": True,

@@ -89,5 +89,5 @@ def test_real_run_on_a_node_without_vllm_prints_the_install_command():
     proc = run_launcher("code", timeout=60)
     assert proc.returncode == 1
     assert "missing on this node: vllm" in proc.stderr
-    assert "pip install -r requirements.txt && pip install -e . --no-deps" in proc.stderr
+    assert "bash scripts/install_gpu.sh" in proc.stderr
     assert "ARCHER_AUTO_INSTALL=1" in proc.stderr

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
 
 from archer.eval.benchmarks import BENCHMARKS, GROUPS, SAMPLING, resolve_benchmarks
-from archer.eval.errors import EvalInputError
+from archer.eval.errors import EngineError, EvalInputError
 from archer.eval.reference import REFERENCE_GROUPS
 from archer.log import setup_logging
 
@@ -55,12 +56,20 @@ def _add_generation(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=SAMPLING["temperature"], help="default 0.8")
     p.add_argument("--top-p", type=float, default=SAMPLING["top_p"], help="default 0.95")
     p.add_argument("--max-tokens", type=int, default=SAMPLING["max_tokens"], help="max new tokens, default 32768")
-    p.add_argument("--seed", type=int, default=0, help="sampling seed; problem i uses seed+i (default 0)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="sampling seed in [0, 2**63); every (benchmark, problem, sample) gets its own seed derived "
+                        "from it (default 0)")
     p.add_argument("--limit", type=int, default=None, help="only the first N problems of each benchmark (smoke tests)")
     p.add_argument("--backend", default="vllm", choices=["vllm", "transformers"], help="default vllm")
     p.add_argument("--batch-size", type=int, default=None,
                    help="problems per backend call; results are appended after each (default 256 vllm, 4 transformers)")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vllm: GPUs per model (default 1)")
+    p.add_argument("--data-parallel", default="auto", metavar="N|auto",
+                   help="engine processes, each on its own --tensor-parallel-size GPUs, problems sharded across them; "
+                        "auto (default): one per visible GPU group (CPU: 1)")
+    p.add_argument("--batch-invariant", action="store_true",
+                   help="vllm: run the engines with VLLM_BATCH_INVARIANT=1 (vLLM's beta batch-invariant kernels; "
+                        "outputs independent of batching, slower; needs a recent NVIDIA GPU)")
     p.add_argument("--gpu-memory-utilization", type=float, default=None, help="vllm: default 0.9")
     p.add_argument("--max-model-len", type=int, default=None, help="vllm: context length (default: the model's)")
     p.add_argument("--enforce-eager", action="store_true", default=None, help="vllm: no CUDA graphs")
@@ -157,7 +166,7 @@ def _generation_options(args):
         limit=args.limit, seed=args.seed, batch_size=args.batch_size, backend=args.backend,
         backend_options={k: v for k, v in backend_options.items() if v is not None},
         tokenizer=Path(args.tokenizer) if args.tokenizer else None, chat_template=not args.no_chat_template,
-        progress=not args.no_progress,
+        progress=not args.no_progress, data_parallel=args.data_parallel, batch_invariant=args.batch_invariant,
     )
 
 
@@ -198,6 +207,8 @@ def _print_protocol(data_dir: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log = setup_logging("archer.eval", str(getattr(args, "log_level", "INFO")))
+    if args.command in ("run", "score"):  # all grading happens in this one process: size its math pool for that
+        os.environ.setdefault("ARCHER_MATH_REWARD_PROCESSES", "1")
     try:
         if args.command == "benchmarks":
             _print_protocol(args.data_dir)
@@ -229,6 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     except EvalInputError as exc:
         log.error("%s", exc)
         return 2
+    except EngineError as exc:
+        log.error("%s", exc)
+        return 1
     except KeyboardInterrupt:
         log.error("interrupted; re-run the same command to resume")
         return 130

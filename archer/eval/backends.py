@@ -8,12 +8,15 @@ Prompts are token-id lists (the chat template is applied, and tokenized without 
 again, by the caller: archer.eval.pipeline), so both backends see exactly the same input. Responses are
 decoded without special tokens.
 
-- ``vllm`` (default; GPU): ``vllm.LLM`` + ``SamplingParams(n, temperature, top_p, max_tokens,
-  seed)``; one request per prompt with seed ``seeds[i]``, so a problem's samples depend only on its seed
-  (reproducible whatever the batch split or resume point). Imported lazily; not testable on CPU.
-- ``transformers`` (any device): ``model.generate`` with ``do_sample``, ``num_return_sequences=n``, left
-  padding, ``batch_size`` prompts at a time; sampling is seeded per batch (``torch.manual_seed(seeds[0])``
-  of the batch). Slow, meant for tests and small smoke runs.
+- ``vllm`` (default; GPU): ``vllm.LLM`` + one ``SamplingParams(n=1, temperature, top_p, max_tokens,
+  seed)`` per *sample*, built by ``archer.eval.requests.build_requests`` (each sample its own seed; greedy:
+  one request, its text repeated). Imported lazily; the request building is tested without vLLM.
+- ``transformers`` (any device): ``model.generate`` with ``do_sample``, ``num_return_sequences=n``, one
+  prompt at a time, ``torch.manual_seed(seeds[i])`` before prompt i, so a problem's samples depend only
+  on its seed (not on batching, sharding or resume). Slow, meant for tests and small smoke runs.
+
+``seeds[i]`` is prompt i's ``archer.eval.requests.problem_seed``; ``max_tokens`` (optional, one per
+prompt) caps prompts that would not fit the context (``archer.eval.requests.check_lengths``).
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ class SamplingConfig:
 class Backend(Protocol):
     name: str
 
-    def generate(self, prompts: list[list[int]], n: int, params: SamplingConfig, seeds: list[int]) -> list[list[str]]:
+    def generate(self, prompts: list[list[int]], n: int, params: SamplingConfig, seeds: list[int],
+                 max_tokens: list[int] | None = None) -> list[list[str]]:
         ...
 
     def close(self) -> None:
@@ -80,17 +84,16 @@ class VllmBackend:
             kwargs["max_model_len"] = max_model_len
         self.llm = LLM(**kwargs)
 
-    def generate(self, prompts, n, params, seeds):
+    def generate(self, prompts, n, params, seeds, max_tokens=None):
         from vllm import SamplingParams
 
-        sampling = [
-            SamplingParams(n=n, temperature=params.temperature, top_p=params.top_p,
-                           max_tokens=params.max_tokens, seed=seed)
-            for seed in seeds
-        ]
-        outputs = self.llm.generate([{"prompt_token_ids": list(p)} for p in prompts], sampling,
-                                     use_tqdm=self.show_progress)
-        return [[c.text for c in out.outputs] for out in outputs]
+        from archer.eval.requests import assemble, build_requests, to_vllm
+
+        requests = build_requests(prompts, n, temperature=params.temperature, top_p=params.top_p,
+                                  max_tokens=max_tokens or params.max_tokens, seeds=seeds)
+        outputs = self.llm.generate([{"prompt_token_ids": r.prompt_token_ids} for r in requests],
+                                    to_vllm(requests, SamplingParams), use_tqdm=self.show_progress)
+        return assemble(requests, [out.outputs[0].text for out in outputs], len(prompts), n)
 
     def close(self):
         del self.llm
@@ -137,33 +140,25 @@ class TransformersBackend:
         if self.pad_id is None:
             raise EvalInputError(f"{model_dir}: tokenizer has neither a pad nor an eos token; cannot batch prompts")
 
-    def generate(self, prompts, n, params, seeds):
+    def generate(self, prompts, n, params, seeds, max_tokens=None):
         import torch
 
+        greedy = params.temperature == 0
         out: list[list[str]] = []
-        for start in range(0, len(prompts), self.batch_size):
-            batch = [list(p) for p in prompts[start : start + self.batch_size]]
-            width = max(len(p) for p in batch)
-            ids = torch.full((len(batch), width), self.pad_id, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for i, p in enumerate(batch):  # left padding: generation continues right after each prompt
-                ids[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
-                mask[i, width - len(p):] = 1
-            torch.manual_seed(int(seeds[start]))
-            greedy = params.temperature == 0
-            kwargs = dict(max_new_tokens=params.max_tokens, pad_token_id=self.pad_id)
+        for i, prompt in enumerate(prompts):  # one prompt at a time: no padding, seeded per problem
+            ids = torch.tensor([list(prompt)], dtype=torch.long, device=self.device)
+            kwargs = dict(max_new_tokens=(max_tokens[i] if max_tokens else params.max_tokens), pad_token_id=self.pad_id,
+                          attention_mask=torch.ones_like(ids))
             if greedy:  # identical samples: decode once, repeat
                 kwargs.update(do_sample=False, num_return_sequences=1)
             else:
                 kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p, top_k=0,
                               num_return_sequences=n)
+            torch.manual_seed(int(seeds[i]))
             with torch.no_grad():
-                seqs = self.model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device), **kwargs)
-            texts = self.tokenizer.batch_decode(seqs[:, width:].cpu(), skip_special_tokens=True)
-            per = 1 if greedy else n
-            for i in range(len(batch)):
-                group = texts[i * per : (i + 1) * per]
-                out.append(group * n if greedy else group)
+                seqs = self.model.generate(input_ids=ids, **kwargs)
+            texts = self.tokenizer.batch_decode(seqs[:, ids.shape[1]:].cpu(), skip_special_tokens=True)
+            out.append(texts * n if greedy else texts)
         return out
 
     def close(self):

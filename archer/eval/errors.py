@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["EvalInputError"]
+__all__ = ["EvalInputError", "EngineError"]
 
 
 class EvalInputError(ValueError):
     """Bad input: a missing or malformed file, an unknown benchmark, a checkpoint without weights, ...
     The message names the file / key / value at fault."""
+
+
+class EngineError(RuntimeError):
+    """A generation engine process (one data-parallel shard) failed; the message names the shard, its
+    GPUs and its log file. Finished problems are kept: re-running the same command resumes."""

@@ -16,18 +16,19 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
 from archer.eval.errors import EvalInputError
-from archer.eval.generations import JsonlAppender, Problem, load_generations, read_jsonl
+from archer.eval.generations import JsonlAppender, Problem, load_generations, problem_index, read_jsonl
 from archer.eval.summary import summarize, write_summary
 from archer.eval.table import Row, write_tables
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["score_generations", "grade_sample", "RESULTS_FILE", "SUMMARY_FILE"]
+__all__ = ["score_generations", "grade_sample", "LiveGrader", "RESULTS_FILE", "SUMMARY_FILE"]
 
 RESULTS_FILE = "results.jsonl"
 SUMMARY_FILE = "summary.json"
@@ -143,3 +144,62 @@ def score_generations(
     write_summary(summary, out_dir / SUMMARY_FILE)
     write_tables([Row(label or out_dir.name, summary)], out_dir, reference=reference)
     return summary
+
+
+class LiveGrader:
+    """Grade problems while they are being generated: ``submit(rows)`` with generations-file rows as the
+    engines finish them; verdicts are appended to ``out_dir/results.jsonl`` as they come, so the final
+    ``score_generations`` finds them graded (same response SHA-1) and only writes the summary. A grader
+    error stops live grading (logged); the final scoring then raises it with the line that caused it."""
+
+    def __init__(self, out_dir: str | Path, *, workers: int = 8, reward_kwargs: dict | None = None,
+                 progress: bool = True, total: int = 0):
+        if workers < 1:
+            raise EvalInputError(f"--workers must be >= 1, got {workers}")
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / RESULTS_FILE
+        self.done = _load_done(path)
+        self.reward_kwargs = dict(reward_kwargs or {})
+        self.sink = JsonlAppender(path)
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval-live-grade")
+        self.bar = _progress(total, "graded", progress)
+        self.lock = threading.Lock()
+        self.error: BaseException | None = None
+        self.graded = 0
+        self.closed = False
+
+    def submit(self, rows: list[dict]) -> None:
+        for row in rows:
+            if self.error is not None:
+                return
+            p = Problem(row["data_source"], problem_index(row, 0), row["ground_truth"], row["responses"],
+                        row.get("extra_info"), 0, row)
+            for j, response in enumerate(p.responses):
+                rec = self.done.get((p.data_source, str(p.index), j))
+                if rec is not None and rec["response_sha1"] == _sha1(response):
+                    self.bar.update(1)
+                    continue
+                self.pool.submit(grade_sample, p, j, self.reward_kwargs).add_done_callback(self._finished)
+
+    def _finished(self, fut) -> None:
+        with self.lock:
+            if fut.cancelled() or self.closed:
+                return
+            exc = fut.exception()
+            if exc is not None:
+                if self.error is None:
+                    self.error = exc
+                    logger.warning("live grading stopped (%s); the rest is graded after generation", exc)
+                return
+            rec = fut.result()
+            self.sink.write(rec)
+            self.graded += 1
+            self.bar.update(1)
+
+    def close(self, *, wait_for_pending: bool = True) -> None:
+        self.pool.shutdown(wait=wait_for_pending, cancel_futures=not wait_for_pending)
+        with self.lock:
+            self.closed = True
+            self.sink.close()
+        self.bar.close()

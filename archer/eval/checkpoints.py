@@ -9,7 +9,9 @@ Accepted inputs:
   ``actor/huggingface`` already holds full weights (verl's ``checkpoint.save_contents`` with ``hf_model``)
   it is used directly; otherwise the checkpoint is converted with ``archer.export.export_checkpoint``;
 - a training run dir holding ``global_step_N`` subdirs: every step, in step order. A step dir may be a
-  verl checkpoint (``global_step_N/actor``) or an already converted HF model dir.
+  verl checkpoint (``global_step_N/actor``) or an already converted HF model dir. A step dir that verl's
+  checkpoint retention (``trainer.max_actor_ckpt_to_keep``) pruned keeps only the trainer state
+  (``data.pt``, no ``actor/``): it is skipped with a log line.
 
 A dir with ``config.json`` but no weights, or an ``actor/`` without shards or weights, raises
 EvalInputError ("checkpoint without weights").
@@ -89,6 +91,17 @@ def _step_dirs(path: Path) -> list[tuple[int, Path]]:
     return sorted(steps)
 
 
+def _pruned_by_retention(step_dir: Path) -> bool:
+    """verl's retention deletes ``global_step_N/actor`` and leaves the dataloader state (``data.pt``)."""
+    return (
+        not (step_dir / "actor").exists()
+        and not (step_dir / "config.json").exists()
+        and not (step_dir / "huggingface").exists()
+        and not is_verl_actor_dir(step_dir)
+        and (step_dir / "data.pt").is_file()
+    )
+
+
 def discover_targets(model: str | Path, label: str | None = None) -> tuple[str, list[Target]]:
     """("single" | "run", targets). A run dir yields one Target per ``global_step_N`` in step order,
     labelled ``global_step_N``; a single model is labelled ``label`` or its dir name."""
@@ -99,7 +112,19 @@ def discover_targets(model: str | Path, label: str | None = None) -> tuple[str, 
         raise EvalInputError(f"model path {path} is not a directory")
     steps = _step_dirs(path)
     if steps and not has_hf_weights(path) and not is_verl_actor_dir(path):
-        return "run", [_single(d, d.name, n) for n, d in steps]
+        pruned = [d.name for _, d in steps if _pruned_by_retention(d)]
+        if pruned:
+            logger.info(
+                "skipping %d step dir(s) whose weights verl's checkpoint retention deleted (only data.pt left): %s",
+                len(pruned), ", ".join(pruned),
+            )
+        kept = [(n, d) for n, d in steps if not _pruned_by_retention(d)]
+        if not kept:
+            raise EvalInputError(
+                f"{path}: every global_step_N dir was pruned by verl's checkpoint retention (only data.pt left); "
+                "keep weights of every save with actor_rollout_ref.actor.checkpoint.save_contents (docs/launch.md)"
+            )
+        return "run", [_single(d, d.name, n) for n, d in kept]
     m = _STEP_RE.match(path.name)
     if label is None:
         if path.name == "actor" and _STEP_RE.match(path.parent.name):

@@ -91,16 +91,18 @@ if [ "$FLASH_ATTN" = 1 ]; then
     echo "# if no prebuilt wheel matched (PyPI has none for 2.8.3): compile, tens of minutes, needs nvcc + ninja"
     step "${PIP[@]}" "${FLASH_ATTN_BUILD_DEPS[@]}"
     step env "MAX_JOBS=${MAX_JOBS:-$(default_max_jobs)}" "${PIP[@]}" --no-build-isolation --no-deps "$FLASH_ATTN_PIN"
-  elif "$PYTHON" -c "import importlib.metadata as m, sys; sys.exit(m.version('flash-attn') != '2.8.3')" 2>/dev/null; then
+  elif "$PYTHON" -c "import importlib.metadata as m, sys; sys.exit(not m.version('flash-attn').startswith('2.8.3'))" 2>/dev/null; then
     log "flash-attn 2.8.3 is already installed"
   elif step "${PIP[@]}" --no-deps --only-binary=:all: "$FLASH_ATTN_PIN"; then
     log "flash-attn: installed a prebuilt wheel"
   else
     log "flash-attn: no prebuilt 2.8.3 wheel on the configured indexes (PyPI has only the source)."
-    log "  Building it: flash-attn's setup.py first tries its own release wheel for this torch/CUDA/Python,"
-    log "  otherwise it COMPILES: tens of minutes (about 30-60 on 16+ cores), needs the CUDA toolkit's nvcc"
-    log "  (CUDA 13.x, like torch 2.11.0's build) and ninja. Skip it with FLASH_ATTN=0 (sdpa attention), or"
-    log "  give a prebuilt wheel with FLASH_ATTN_WHEEL=/path/or/url.whl"
+    log "  Building it: flash-attn's setup.py first looks for its own release wheel for this torch/CUDA/Python"
+    log "  (FLASH_ATTENTION_FORCE_BUILD=TRUE skips that), otherwise it COMPILES: typically tens of minutes"
+    log "  (flash-attn's README: 3-5 min on 64 cores with ninja; far longer on few cores), several GB of RAM"
+    log "  per job (MAX_JOBS=${MAX_JOBS:-$(default_max_jobs)}), the CUDA toolkit's nvcc (CUDA 13.x, like torch 2.11.0's"
+    log "  build) and ninja. Skip it with FLASH_ATTN=0 (sdpa attention, slower updates), or give a prebuilt"
+    log "  wheel with FLASH_ATTN_WHEEL=/path/or/url.whl"
     if ! command -v nvcc >/dev/null 2>&1 && [ ! -x "${CUDA_HOME:-/usr/local/cuda}/bin/nvcc" ]; then
       log "error: nvcc not found (PATH, CUDA_HOME=${CUDA_HOME:-/usr/local/cuda}): install the CUDA 13 toolkit"
       log "  (e.g. apt-get install cuda-toolkit-13-0 from NVIDIA's repository), or rerun with FLASH_ATTN=0"

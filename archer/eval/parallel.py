@@ -273,6 +273,9 @@ def run_engines(specs: list[dict], plan: EnginePlan, shard_dir: Path, *,
                 drain()
                 done = sum(1 for _ in open(spec["out_file"], "rb")) if Path(spec["out_file"]).is_file() else 0
                 gpus = f"CUDA_VISIBLE_DEVICES={spec['gpus']}" if spec.get("gpus") is not None else "CPU"
+                if proc.returncode == 2:  # the engine refused its input (bad option, model dir, ...)
+                    raise EvalInputError(f"engine shard {spec['shard']} of {len(specs)} ({gpus}) refused its input; "
+                                         f"log {spec['log_file']}:\n{_log_tail(Path(spec['log_file']))}")
                 raise EngineError(
                     f"engine shard {spec['shard']} of {len(specs)} ({gpus}) exited with code {proc.returncode} after "
                     f"{done} of {spec['problems']} problems; log {spec['log_file']}:\n{_log_tail(Path(spec['log_file']))}\n"

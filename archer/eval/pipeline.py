@@ -369,7 +369,8 @@ def _check_vllm_requests(job: dict, opts: GenerationOptions) -> None:
     requests = build_requests([job["prompt_ids"]], job["n"], temperature=opts.sampling.temperature,
                               top_p=opts.sampling.top_p, max_tokens=job["max_tokens"], seeds=[job["seed"]])
     if importlib.util.find_spec("vllm") is None:
-        return
+        raise EvalInputError("backend 'vllm' needs the vllm package (not importable here); install it on the GPU "
+                             "node (requirements.txt) or use --backend transformers")
     from vllm import SamplingParams
 
     try:

@@ -115,3 +115,52 @@ def test_max_ckpt_to_keep_sets_both_retention_keys(tmp_path):
     assert get(config, "trainer.max_critic_ckpt_to_keep") == 0
     with pytest.raises(KeyError):
         get(config, "actor_rollout_ref.model.override_config.attn_implementation")
+
+
+FAKE_PYTHON = """#!/usr/bin/env bash
+# records each call; `-c` (is flash-attn installed?) answers no; the --only-binary flash-attn attempt fails
+echo "$*" >> "$CALLS"
+case "$*" in
+  -c*) exit 1 ;;
+  *--only-binary=:all:*flash-attn*) exit 1 ;;
+esac
+exit 0
+"""
+
+
+def _run_install_with_fake_python(tmp_path, with_nvcc: bool):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "python"
+    fake.write_text(FAKE_PYTHON)
+    fake.chmod(0o755)
+    if with_nvcc:
+        (bin_dir / "nvcc").write_text("#!/bin/sh\nexit 0\n")
+        (bin_dir / "nvcc").chmod(0o755)
+    calls = tmp_path / "calls.txt"
+    env = launcher_env(PYTHON=str(fake), MAX_JOBS="2", CALLS=str(calls), CUDA_HOME=str(tmp_path / "no-cuda"),
+                       FLASH_ATTN_WHEEL="", PATH=f"{bin_dir}:/usr/bin:/bin")
+    proc = subprocess.run(["bash", str(SCRIPT)], env=env, capture_output=True, text=True, timeout=60)
+    return proc, calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_real_run_falls_back_to_a_no_isolation_build_when_no_wheel_matches(tmp_path):
+    proc, calls = _run_install_with_fake_python(tmp_path, with_nvcc=True)
+    assert proc.returncode == 0, proc.stderr
+    assert [c for c in calls if not c.startswith("-c")] == [
+        f"-m pip install {TORCH}",
+        "-m pip install --no-deps --only-binary=:all: flash-attn==2.8.3",
+        "-m pip install packaging psutil ninja einops wheel setuptools",
+        "-m pip install --no-build-isolation --no-deps flash-attn==2.8.3",
+        f"-m pip install -r {REPO_ROOT}/requirements.txt",
+        f"-m pip install --no-deps -e {REPO_ROOT}",
+    ]
+    assert "COMPILES" in proc.stderr and "FLASH_ATTN=0" in proc.stderr
+
+
+def test_real_run_without_nvcc_stops_before_compiling_and_names_the_options(tmp_path):
+    proc, calls = _run_install_with_fake_python(tmp_path, with_nvcc=False)
+    assert proc.returncode == 1
+    assert "nvcc not found" in proc.stderr and "FLASH_ATTN=0" in proc.stderr
+    assert not any("--no-build-isolation" in c for c in calls)
+    assert not any("requirements.txt" in c for c in calls)

@@ -171,3 +171,20 @@ def test_hub_gated_or_missing_repo_names_hf_token(code, expected):
     finally:
         server.shutdown()
     assert not r.ok and f"HTTP {code}" in r.message and expected in r.message
+
+
+def test_cli_on_a_machine_without_gpus_exits_1_naming_each_failure(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("nvidia-smi"):
+        pytest.skip("this machine has an NVIDIA driver")
+    proc = subprocess.run(
+        [sys.executable, "-m", "archer.trainer.preflight", "--task", "code", "--model", str(tmp_path / "none"),
+         "--ckpt-dir", str(tmp_path / "ckpt"), "--keep", "3"],
+        capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "PATH": "/usr/bin:/bin"},
+    )
+    assert proc.returncode == 1
+    assert "FAIL NVIDIA driver" in proc.stderr and "FAIL GPUs" in proc.stderr and "FAIL model" in proc.stderr
+    assert "failed:" in proc.stderr and "nothing was started" in proc.stderr

@@ -67,6 +67,8 @@ def test_batch_metrics_helper():
     assert metrics["reward/acc/mean"] == 0.5
     assert metrics["reward/response_has_answer/mean"] == 0.75
     assert metrics["reward/grader_timeout/mean"] == 0.0
-    assert metrics["reward/score/max"] == 1.0
+    assert metrics["reward/grader_score/max"] == 1.0
     assert 0.0 < metrics["reward/repetition_ratio/max"] <= 1.0
     assert not any("pred" in k for k in metrics)
+    # code-only keys: a batch without code samples logs none of them
+    assert not any(k.startswith(("reward/passed", "reward/total", "reward/code_timeout", "reward/sandbox_wait_s")) for k in metrics)

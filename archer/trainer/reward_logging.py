@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from archer.post_import import when_imported
-from archer.reward.metrics import NUMERIC_KEYS, reward_extra_metrics
+from archer.reward.metrics import NUMERIC_KEYS, metric_name, reward_extra_metrics
 from archer.warn_once import warn_once
 
 logger = logging.getLogger(__name__)
@@ -73,14 +73,19 @@ def _select(values: list, mask: Sequence[bool] | None) -> list:
 
 def reduce_reward_extra(extra: Mapping[str, Any], mask: Sequence[bool] | None = None) -> dict[str, float]:
     """:func:`reward_extra_metrics` of ``extra`` restricted to ``mask`` (kept rows; all rows when the mask
-    keeps none, as verl's ``_compute_metrics`` does), key by key so one bad key does not hide the others."""
-    out: dict[str, float] = {}
+    keeps none, as verl's ``_compute_metrics`` does); a key that cannot be reduced is skipped with a
+    warning, so one bad key does not hide the others."""
+    rows: dict[str, list] = {}
     for key, values in extra.items():
         try:
-            out.update(reward_extra_metrics({key: _select(_as_list(values), mask)}))
-        except Exception as e:  # e.g. a non-numeric value
-            _warn_once(f"reduce:{key}", f"archer: reward/{key} not logged: cannot reduce its values ({e!r})")
-    return out
+            rows[key] = _select(_as_list(values), mask)
+        except Exception as e:
+            _warn_once(f"reduce:{key}", f"archer: reward/{key} not logged: cannot read its values ({e!r})")
+
+    def skipped(key: str, e: Exception) -> None:
+        _warn_once(f"reduce:{key}", f"archer: {metric_name(key)} not logged: cannot reduce its values ({e!r})")
+
+    return reward_extra_metrics(rows, on_error=skipped)
 
 
 def fetch_reward_extra(batch: Any, client: Any = None, kv_batch_get: Callable | None = None) -> dict[str, list]:

@@ -5,7 +5,9 @@ transformers or vLLM); the pipeline modules import those when they run. See docs
 
 Modules: metrics (pass@k, avg@k), benchmarks (protocol registry), generations (jsonl I/O), summary
 (summary.json), scoring (parallel resumable grading), table (Markdown / CSV), reference (the paper's
-numbers), backends (vLLM, transformers), checkpoints (HF / verl / run dirs), pipeline (model -> tables).
+numbers), backends (vLLM, transformers), requests (per-sample seeds, greedy, length checks), parallel
+(data-parallel engines, sharding, merging), worker (one engine process), checkpoints (HF / verl / run
+dirs), pipeline (model -> tables).
 """
 
 from archer.eval.errors import EvalInputError

@@ -4,7 +4,8 @@
 chat template to ``prompt`` (``add_generation_prompt=True``), samples k responses per problem and appends
 one line per problem to ``generations.jsonl`` (the ``score`` format plus ``index``, ``prompt``,
 ``ability``, ``extra_info``). Problems already in that file are skipped, so an interrupted generation
-resumes where it stopped.
+resumes where it stopped. Generation runs on ``--data-parallel`` engine processes (archer.eval.parallel);
+``run`` grades each problem as soon as its engine has written it (scoring.LiveGrader).
 
 ``evaluate`` does this for a HF model dir, a verl checkpoint (converted first) or every ``global_step_N``
 of a run dir (``OUT/global_step_N/``; steps whose ``summary.json`` already covers the requested

@@ -9,7 +9,10 @@ samples of ``--max-tokens`` tokens with the transformers backend, ``--data-paral
 into a fresh output dir. Wall time includes the engine processes' start-up (imports, model load), as a real
 run does. Samples/s for each and the ratio are printed; the two generations files are compared (they must
 be identical: the result does not depend on the number of engines). On a 2-core machine the ceiling of the
-ratio is 2 (and less when other work shares the cores).
+ratio is 2 on an idle machine. On a shared, oversubscribed machine the ratio can exceed 2: the single
+engine runs torch with one OpenMP thread per core, whose spinning barriers stall when other processes
+hold the cores, while the 2-engine run gives each engine one thread (``cores / N``). Read the ratio as this
+machine's figure at that moment, not as the scaling law.
 
 Estimated part (NOT measured, printed as an estimate): hours for the paper's protocol per checkpoint on one
 engine and on ``--gpus`` engines (one per GPU), from the sample counts of the paper's protocol and two

@@ -41,7 +41,8 @@ __all__ = ["HeldSlot", "SlotBudget", "budget_size", "runtime_dir", "RUNTIME_DIR_
 RUNTIME_DIR_ENV = "ARCHER_SANDBOX_DIR"
 WORKERS_ENV = "ARCHER_CODE_WORKERS"
 _CLEAN, _IN_USE = b"c", b"u"  # first byte of a slot file: last holder released cleanly / did not (yet)
-_POLL_MIN_S, _POLL_MAX_S = 0.002, 0.05  # head waiter's backoff between scans when no release rings
+_POLL_MIN_S, _POLL_MAX_S = 0.01, 0.05  # head waiter's backoff between scans (releases ring the doorbell; this only
+# finds slots freed by a dying holder, so it can be slow and cheap)
 
 
 def runtime_dir() -> Path:

@@ -138,6 +138,13 @@ def resolve_loss_mode(label: str, path: Path, source: Path, table: pd.DataFrame,
 
 def load_run(text: str, loss_modes: dict[str, str] | None = None) -> Run:
     path, label = parse_labelled_path(text)
+    return load_run_at(path, label, loss_modes)
+
+
+def load_run_at(path: str | Path, label: str, loss_modes: dict[str, str] | None = None) -> Run:
+    """:func:`load_run` for a path and label given apart (``python -m archer.compare``): the log is found
+    and the loss mode resolved the same way."""
+    path = Path(path)
     table, fmt, source = read_metrics(path)
     mode, mode_source = resolve_loss_mode(label, path, source, table, loss_modes or {})
     logger.info(

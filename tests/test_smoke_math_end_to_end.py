@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 ASPO_METRICS = ("actor/pg_clipfrac_upper", "actor/pg_clipfrac_lower", "actor/positive_pg_clipfrac_dual",
                 "actor/negative_pg_clipfrac_dual", "actor/is_ratio_mean_pos", "actor/is_ratio_mean_neg",
                 "actor/high_entropy_frac")
-REWARD_METRICS = ("reward/score/mean", "reward/acc/mean", "reward/response_has_answer/mean")
+REWARD_METRICS = ("reward/grader_score/mean", "reward/acc/mean", "reward/response_has_answer/mean")
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@
 #
 #   aspo_smoke_prepare    before aspo_defaults: .venv set-up, assets (cached), smoke defaults (user env wins)
 #   aspo_smoke_overrides  after aspo_overrides: the CPU engine / rollout / Ray settings and worker env
-#   aspo_smoke_run        train, then python -m archer.smoke finish (export, eval, plot, SMOKE_SUMMARY.json)
+#   aspo_smoke_run        train, then python -m archer.smoke finish (export, eval, plot, SMOKE_SUMMARY.json;
+#                         SMOKE_FINISH=0 stops after training)
 
 aspo_now() { date +%s.%N; }
 aspo_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -90,7 +91,6 @@ aspo_smoke_overrides() {
     SMOKE_OVERRIDES+=("ray_kwargs.ray_init.num_cpus=8" "++ray_kwargs.ray_init.num_gpus=$((NNODES * GPUS_PER_NODE))")
   fi
   # every process verl starts gets the backend and the offline switches (strings, see aspo_ray_env_overrides)
-  mkdir -p "$CKPT_DIR/metrics"
   export VERL_FILE_LOGGER_PATH="$CKPT_DIR/metrics/train-$(date +%Y%m%d-%H%M%S)-$$.jsonl"
   local line
   while IFS= read -r line; do
@@ -103,10 +103,15 @@ aspo_smoke_overrides() {
 aspo_smoke_run() {
   local started finished
   aspo_log "smoke training: $SMOKE_STEPS step(s) on CPU; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
+  mkdir -p "$(dirname "$VERL_FILE_LOGGER_PATH")"
   started=$(aspo_now)
   "$PYTHON" -m archer.trainer.main "$@" 2>&1 | tee -a "$CKPT_DIR/train.log" \
     || aspo_die "training failed; see $CKPT_DIR/train.log"
   finished=$(aspo_now)
+  if [ "${SMOKE_FINISH:-1}" = 0 ]; then
+    aspo_log "SMOKE_FINISH=0: trained in $(aspo_elapsed "$started" "$finished") s; no export, eval, plot or summary"
+    return
+  fi
   "$PYTHON" -m archer.smoke finish --ckpt-dir "$CKPT_DIR" --assets "$SMOKE_ASSETS" \
     --seconds "assets=$SMOKE_SECONDS_ASSETS,train=$(aspo_elapsed "$started" "$finished")" \
     || aspo_die "the smoke run trained, but a stage after training failed (see above)"

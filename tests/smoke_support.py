@@ -5,7 +5,6 @@ tests (its directory lives under pytest's session temp dir; whichever test comes
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +48,3 @@ def metrics_by_step(metrics_file: Path) -> dict[int, dict]:
             row = json.loads(line)
             out[int(row["step"])] = row["data"]
     return out
-
-
-def cpu_only() -> bool:
-    return not os.path.exists("/dev/nvidia0")

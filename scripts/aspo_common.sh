@@ -49,6 +49,22 @@ EOF
 # ---------------------------------------------------------------------------------------------------
 # settings (environment variable -> default); task files set theirs before sourcing
 
+# Numbers are checked by name before bash arithmetic or a `[ -gt ]` test uses them, so that
+# MAX_RESPONSE_LENGTH=32k says so instead of failing in $(( )) or reaching hydra as a string.
+aspo_require_ints() {
+  local name
+  for name in "$@"; do
+    [[ "${!name}" =~ ^-?[0-9]+$ ]] || aspo_die "$name=${!name} is not a whole number (e.g. $name=32768); see docs/launch.md"
+  done
+}
+aspo_require_numbers() {
+  local name
+  for name in "$@"; do
+    [[ "${!name}" =~ ^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] \
+      || aspo_die "$name=${!name} is not a number (e.g. $name=1e-6); see docs/launch.md"
+  done
+}
+
 aspo_defaults() {
   REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
   PYTHON=${PYTHON:-python3}
@@ -60,6 +76,12 @@ aspo_defaults() {
   # ASPO preset: archer2 = eps 0.2, eps 0.4 for tokens above the 0.8 entropy quantile, dual clip c 3 [A2
   # low/high_entropy_clip_ratio_*, token_entropy_quantile=0.8, clip_ratio_c=3.0]; paper = uniform eps 0.2
   ASPO_PRESET=${ASPO_PRESET:-archer2}
+  # policy loss: aspo | vanilla = verl's PPO/GRPO clipped loss, the GRPO baseline of the paper's tables
+  # (scripts/run_grpo_{math,code}.sh). vanilla changes nothing else: same data, lengths, batch, optimiser,
+  # rollout, reward, filtering and KL (dual-token KL included), and verl's clip settings with the same
+  # numbers, eps 0.2 / 0.2 (actor.clip_ratio_low/high) and its hard dual clip c = 3 for A < 0
+  # (actor.clip_ratio_c) [verl]
+  LOSS_MODE=${LOSS_MODE:-aspo}
   ADV_ESTIMATOR=${ADV_ESTIMATOR:-grpo}                         # [A2 adv_estimator=grpo]
 
   # data: files written by `python -m archer.data prepare` (shared data contract)
@@ -71,6 +93,7 @@ aspo_defaults() {
   TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-64}                     # prompts per step [A2 train_prompt_bsz=64]
   PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-16}               # prompts per update [A2 train_prompt_mini_bsz=16]
   FILTER_OVERLONG_PROMPTS=${FILTER_OVERLONG_PROMPTS:-True}     # [A2 data.filter_overlong_prompts=True]
+  aspo_require_ints MAX_PROMPT_LENGTH MAX_RESPONSE_LENGTH TRAIN_BATCH_SIZE PPO_MINI_BATCH_SIZE
 
   # rollout [A2: n_resp_per_prompt=16, temperature=1.0, top_p=1.0, top_k=-1, gen_tp=1,
   # gpu_memory_utilization=0.75, enable_chunked_prefill=True, max_num_batched_tokens = max_model_len =
@@ -167,6 +190,16 @@ aspo_defaults() {
       LOGGER='[console,tensorboard]'
     fi
   fi
+  aspo_require_ints N_RESPONSES TOP_K ROLLOUT_TP ROLLOUT_MAX_MODEL_LEN ROLLOUT_MAX_NUM_BATCHED_TOKENS VAL_N \
+    LR_WARMUP_STEPS PPO_EPOCHS PPO_MAX_TOKEN_LEN_PER_GPU LOG_PROB_MAX_TOKEN_LEN_PER_GPU MICRO_BATCH_SIZE_PER_GPU \
+    SP_SIZE OVERLONG_BUFFER_LEN FILTER_GROUPS_MAX_NUM_GEN_BATCHES NNODES GPUS_PER_NODE RAY_WAIT_TIMEOUT \
+    SAVE_FREQ TEST_FREQ TOTAL_EPOCHS
+  aspo_require_numbers TEMPERATURE TOP_P VAL_TEMPERATURE VAL_TOP_P ROLLOUT_GPU_MEMORY_UTILIZATION LR WEIGHT_DECAY \
+    GRAD_CLIP ENTROPY_COEFF KL_LOSS_COEF KL_IN_REWARD_COEF OVERLONG_PENALTY_FACTOR
+  case "$LOSS_MODE" in
+    aspo | vanilla) ;;
+    *) aspo_die "LOSS_MODE=$LOSS_MODE: use aspo (ASPO) or vanilla (verl's PPO/GRPO loss, the GRPO baseline)" ;;
+  esac
 }
 
 # ++ray_kwargs.ray_init.runtime_env.env_vars.NAME='value' for each NAME: quoted so that hydra keeps every
@@ -197,6 +230,7 @@ aspo_overrides() {
   done
   OVERRIDES=(
     "aspo_preset=$ASPO_PRESET"
+    "actor_rollout_ref.actor.policy_loss.loss_mode=$LOSS_MODE"
     "algorithm.adv_estimator=$ADV_ESTIMATOR"
     "data.train_files=$(aspo_hydra_list "$TRAIN_FILE")"
     "data.val_files=$(aspo_hydra_list "${val_files[@]}")"

@@ -7,8 +7,8 @@ samples without a result (or whose response text changed, e.g. after regeneratin
 
 Parallelism: a thread pool of ``workers`` threads over samples. The graders do their heavy work in
 subprocesses (math: a pool of killable math-verify workers; code: one sandboxed process per program), so
-threads are enough; the code grader additionally bounds concurrent programs by the CPUs of the process
-(``ARCHER_CODE_WORKERS``), the math pool by ``ARCHER_MATH_REWARD_WORKERS``.
+threads are enough; concurrent programs are bounded by the sandbox's node-wide slot budget (the CPUs, or
+``ARCHER_CODE_WORKERS`` as a node-wide total), the math pool by ``ARCHER_MATH_REWARD_WORKERS``.
 """
 
 from __future__ import annotations

@@ -102,9 +102,12 @@ def test_model_check_downloads_nothing_and_loads_a_local_dir(tmp_path, caplog):
     assert hf.hf_config.model_type == "qwen2"
 
 
-def test_verl_validation_rejects_an_indivisible_batch():
-    cfg = compose("data.train_batch_size=3", "actor_rollout_ref.rollout.n=1", "actor_rollout_ref.actor.ppo_mini_batch_size=1")
-    with pytest.raises(dry_run.DryRunError, match=r"verl rejected the config: .*real_train_batch_size \(3\) must be divisible"):
+@pytest.mark.parametrize("dynamic", ["true", "false"])
+def test_an_indivisible_batch_is_rejected_with_or_without_dynamic_batching(dynamic):
+    """verl's validate_config checks this only without dynamic batching (archer's default is dynamic)."""
+    cfg = compose("data.train_batch_size=3", "actor_rollout_ref.rollout.n=1", "actor_rollout_ref.actor.ppo_mini_batch_size=1",
+                  f"actor_rollout_ref.actor.use_dynamic_bsz={dynamic}")
+    with pytest.raises(dry_run.DryRunError, match=r"= 3 responses per step must be divisible by .* = 8 GPUs"):
         dry_run.validate_with_verl(cfg)
 
 

@@ -11,6 +11,8 @@ the driver before Ray starts (:func:`archer.trainer.main.check_config`) and in t
   config dataclasses do not convert or check field types, so the string reaches the trainer. Every leaf of
   a node that verl builds into a dataclass (a ``_target_`` node) is checked against the field's annotation;
   every other leaf against the type of verl's (or archer's) default value for that key.
+* :func:`check_batch_divides_gpus` -- the step's responses split evenly over the GPUs (verl checks it
+  only without dynamic batching);
 * :func:`check_aspo_entropy` -- the entropy-dependent eps of ``loss_mode=aspo`` needs
   ``actor.calculate_entropy``.
 """
@@ -198,8 +200,26 @@ def default_config():
         return compose(config_name=CONFIG_NAME, overrides=[])
 
 
+# ---------------------------------------------------------------------------------------------- batch
+
+
+def check_batch_divides_gpus(config) -> None:
+    """verl splits each step's ``train_batch_size * rollout.n`` responses evenly over the data-parallel
+    ranks; its ``validate_config`` checks that only without dynamic batching (archer's default is dynamic
+    batching), so an indivisible batch would fail in the trainer instead."""
+    n_gpus = int(config.trainer.n_gpus_per_node) * int(config.trainer.nnodes)
+    responses = int(config.data.train_batch_size) * int(config.actor_rollout_ref.rollout.n)
+    if n_gpus > 0 and responses % n_gpus:
+        raise ConfigError(
+            f"data.train_batch_size * actor_rollout_ref.rollout.n = {responses} responses per step must be "
+            f"divisible by trainer.n_gpus_per_node * trainer.nnodes = {n_gpus} GPUs (TRAIN_BATCH_SIZE, "
+            f"N_RESPONSES, GPUS_PER_NODE, NNODES in the launchers)"
+        )
+
+
 def check_all(config, defaults=None) -> None:
     """Every check of this module, cheapest first (``defaults``: :func:`default_config` when None)."""
     check_value_types(config, default_config() if defaults is None else defaults)
+    check_batch_divides_gpus(config)
     check_loss_mode(config)
     check_aspo_entropy(config)

@@ -3,105 +3,31 @@
 Shared by the tests that drive verl's real FSDP2 engine (``test_actor_step_through_verl_engine.py``,
 ``test_export_*.py``). verl detects no accelerator on a CPU-only host and falls back to the CUDA
 platform (``get_device_name() == "cuda"``); these helpers route around it with verl's own extension
-points: a small ``PlatformBase`` subclass registered as "cpu" and installed with ``set_platform``, and
-``FSDPEngineWithLMHead`` registered in ``EngineRegistry`` for device "cpu".
+points: archer's own CPU platform (``archer.smoke.platform.CpuPlatform``, the one the smoke run uses)
+registered as "cpu" and installed with ``set_platform``, and ``FSDPEngineWithLMHead`` registered in
+``EngineRegistry`` for device "cpu".
 """
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Optional
 
 import torch
 import torch.distributed as dist
 
-from verl.plugin.platform import PlatformBase, PlatformRegistry, platform_manager, set_platform
+from verl.plugin.platform import PlatformBase, platform_manager, set_platform
 
 # vocabulary size of the tiny model and its word-level tokenizer
 VOCAB = 64
 
 
-class CpuPlatform(PlatformBase):
-    """verl platform for a host without accelerator: device "cpu", gloo collectives."""
-
-    @property
-    def device_name(self) -> str:
-        return "cpu"
-
-    @property
-    def vendor_name(self) -> str:
-        return "cpu"
-
-    @property
-    def device_module(self):
-        return torch.cpu
-
-    def is_available(self) -> bool:
-        return True
-
-    def current_device(self):
-        # verl uses get_device_id() as a `.to(...)` target; on CPU that must be the CPU device itself
-        return "cpu"
-
-    def device_count(self) -> int:
-        return 1
-
-    def set_device(self, device_index) -> None:
-        pass
-
-    def synchronize(self, device_index=None) -> None:
-        pass
-
-    def manual_seed(self, seed: int) -> None:
-        torch.manual_seed(seed)
-
-    def manual_seed_all(self, seed: int) -> None:
-        torch.manual_seed(seed)
-
-    def set_allocator_settings(self, settings: str) -> None:
-        pass
-
-    def empty_cache(self) -> None:
-        pass
-
-    def get_device_capability(self, device_index: int = 0):
-        return None, None
-
-    def communication_backend_name(self) -> str:
-        return "gloo"
-
-    def visible_devices_envvar(self) -> str:
-        return "CUDA_VISIBLE_DEVICES"
-
-    @contextlib.contextmanager
-    def nvtx_range(self, msg: str):
-        yield
-
-    def profiler_start(self) -> None:
-        pass
-
-    def profiler_stop(self) -> None:
-        pass
-
-    def ray_resource_name(self) -> str:
-        return "CPU"
-
-    def ray_noset_envvars(self) -> list[str]:
-        return []
-
-    def is_ipc_supported(self) -> bool:
-        return False
-
-    def cudart(self):
-        return None
-
-
 def use_cpu_platform() -> Optional[PlatformBase]:
     """Make verl run on CPU; returns the platform that was installed before (None if none was)."""
+    from archer.smoke.platform import CpuPlatform, register
+
     previous = platform_manager._current_platform
-    if PlatformRegistry.get("cpu") is None:
-        PlatformRegistry.register(platform="cpu")(CpuPlatform)
+    register()
     set_platform(CpuPlatform())
 
     # imported only now: verl.workers.engine resolves the platform at import time

@@ -36,6 +36,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from archer.host import positive_int_env, usable_cpus
+
 __all__ = ["HeldSlot", "SlotBudget", "budget_size", "runtime_dir", "RUNTIME_DIR_ENV", "WORKERS_ENV"]
 
 RUNTIME_DIR_ENV = "ARCHER_SANDBOX_DIR"
@@ -84,19 +86,7 @@ def ensure_private_dir(path: Path) -> Path:
 def budget_size() -> int:
     """Sandboxes allowed at once on this node: ``ARCHER_CODE_WORKERS`` (a node-wide total, every grading
     process must be given the same value) or, unset, the CPUs this process may run on."""
-    env = os.environ.get(WORKERS_ENV, "").strip()
-    if env:
-        try:
-            n = int(env)
-        except ValueError:
-            raise ValueError(f"{WORKERS_ENV} must be a positive integer (sandboxes on this node), got {env!r}") from None
-        if n < 1:
-            raise ValueError(f"{WORKERS_ENV} must be a positive integer (sandboxes on this node), got {env!r}")
-        return n
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+    return positive_int_env(WORKERS_ENV, "sandboxes on this node") or usable_cpus()
 
 
 @dataclasses.dataclass

@@ -20,41 +20,22 @@ symbolic check starts none.
 
 from __future__ import annotations
 
-import os
+from archer.host import positive_int_env
+from archer.host import usable_cpus
 
 MAX_PER_PROCESS = 4
 DEFAULT_GRADING_PROCESSES = 8  # verl 0.9.1's reward.num_workers default
 
 
-def usable_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def _positive_int_env(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"${name} must be a positive integer, got {raw!r}") from None
-    if value < 1:
-        raise ValueError(f"${name} must be a positive integer, got {raw!r}")
-    return value
-
-
 def grading_processes() -> int:
-    return _positive_int_env("ARCHER_MATH_REWARD_PROCESSES") or DEFAULT_GRADING_PROCESSES
+    return positive_int_env("ARCHER_MATH_REWARD_PROCESSES") or DEFAULT_GRADING_PROCESSES
 
 
 def pool_size(num_workers: int = 0) -> int:
     """Worker processes for this grading process (see the module docstring for the rule)."""
     if num_workers > 0:
         return num_workers
-    explicit = _positive_int_env("ARCHER_MATH_REWARD_WORKERS")
+    explicit = positive_int_env("ARCHER_MATH_REWARD_WORKERS")
     if explicit is not None:
         return explicit
     return max(1, min(MAX_PER_PROCESS, usable_cpus() // grading_processes()))

@@ -383,16 +383,6 @@ aspo_ensure_software() {
   [ -z "$missing" ] || aspo_die "still missing after installing: $(echo "$missing" | paste -sd ',' -)"
 }
 
-aspo_check_gpus() {
-  command -v nvidia-smi >/dev/null 2>&1 \
-    || aspo_die "no NVIDIA driver here (nvidia-smi not found); on a CPU machine use --dry-run"
-  local n
-  n=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU ' || true)
-  if [ "$NNODES" -le 1 ] && [ "$n" -lt "$GPUS_PER_NODE" ]; then
-    aspo_die "GPUS_PER_NODE=$GPUS_PER_NODE but nvidia-smi lists $n GPU(s); set GPUS_PER_NODE=$n (and check that TRAIN_BATCH_SIZE * N_RESPONSES is divisible by it)"
-  fi
-}
-
 # driver vs torch's CUDA, GPU count and memory, disk for the kept checkpoints, model reachable, bwrap
 # (python -m archer.trainer.preflight; docs/launch.md). PREFLIGHT=0 skips it.
 aspo_gpu_preflight() {

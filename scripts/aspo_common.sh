@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # Shared body of scripts/run_aspo_math.sh and scripts/run_aspo_code.sh (sourced, not run).
 #
-# The caller sets ASPO_TASK (math | code) and its task defaults (ASPO_TASK_EXPERIMENT_NAME, ASPO_TASK_VAL_SETS;
-# the environment variables EXPERIMENT_NAME, VAL_SETS win), then calls
+# The caller sets ASPO_TASK (math | code) and its task default ASPO_TASK_VAL_SETS (the environment variable
+# VAL_SETS wins), then calls
 #   aspo_main "$@"
+# MODEL picks a model preset, scripts/models/$MODEL.sh (default r1-distill-qwen-1.5b), sourced before the
+# defaults below: it sets the model's own defaults (MODEL_PATH, ENGINE, parallelism, ...) and cites them.
 # Every value below is `${VAR:-default}`: set the environment variable to change it, or append hydra
 # overrides after the flags (they come last, so they win). docs/launch.md lists every variable.
 #
@@ -24,10 +26,12 @@ aspo_usage() {
   cat <<EOF
 usage: bash scripts/run_aspo_${ASPO_TASK}.sh [--dry-run | --smoke] [--help] [hydra overrides ...]
 
-ASPO (${ASPO_TASK}) on DeepSeek-R1-Distill-Qwen-1.5B with the Archer2.0 / paper settings, through
-python -m archer.trainer.main (verl 0.9.1). Every setting is an environment variable (docs/launch.md);
-hydra overrides after the flags are applied last and win, e.g.
+ASPO (${ASPO_TASK}) with the Archer2.0 / paper settings, through python -m archer.trainer.main (verl 0.9.1),
+on DeepSeek-R1-Distill-Qwen-1.5B or another model preset: MODEL=$(aspo_model_presets | paste -sd '|' -)
+(scripts/models/, docs/models.md). Every setting is an environment variable (docs/launch.md); hydra
+overrides after the flags are applied last and win, e.g.
   bash scripts/run_aspo_${ASPO_TASK}.sh trainer.total_epochs=1 actor_rollout_ref.rollout.n=8
+  MODEL=qwen3-8b bash scripts/run_aspo_${ASPO_TASK}.sh --dry-run
 
   --dry-run   CPU-only check: compose the full config, validate it with verl, load the reward, check the
               data files (a missing one is reported with the prepare command a real run executes), print
@@ -65,14 +69,35 @@ aspo_require_numbers() {
   done
 }
 
+# the model presets: the names of scripts/models/*.sh
+aspo_model_presets() {
+  local f
+  for f in "$(dirname "${BASH_SOURCE[0]}")"/models/*.sh; do
+    basename "$f" .sh
+  done
+}
+
+# MODEL -> source scripts/models/$MODEL.sh (its values are `: "${VAR:=...}"`: the environment still wins)
+aspo_load_model_preset() {
+  MODEL=${MODEL:-r1-distill-qwen-1.5b}
+  local preset="$REPO_ROOT/scripts/models/$MODEL.sh"
+  [[ "$MODEL" =~ ^[A-Za-z0-9._-]+$ ]] && [ -f "$preset" ] \
+    || aspo_die "MODEL=$MODEL is not a model preset; use one of: $(aspo_model_presets | paste -sd ' ' -) (scripts/models/, docs/models.md), or MODEL_PATH=<hub id or dir> with the default preset"
+  # shellcheck source=/dev/null
+  source "$preset"
+}
+
 aspo_defaults() {
   REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
   PYTHON=${PYTHON:-python3}
-  EXPERIMENT_NAME=${EXPERIMENT_NAME:-$ASPO_TASK_EXPERIMENT_NAME}
+  aspo_load_model_preset
   VAL_SETS=${VAL_SETS:-$ASPO_TASK_VAL_SETS}
 
-  # model: hub id or local dir [spec; A2 loads ./models/DeepSeek-R1-Distill-Qwen-1.5B]
+  # model: hub id or local dir (the preset's default) [spec; A2 loads ./models/DeepSeek-R1-Distill-Qwen-1.5B]
   MODEL_PATH=${MODEL_PATH:-deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B}
+  # training engine: fsdp (verl's FSDP2 engine, the 1.5B / 4B / 8B presets) | megatron (verl's Megatron
+  # engine with expert parallelism, the qwen3-30b-a3b preset; needs MEGATRON=1 at install, docs/models.md)
+  ENGINE=${ENGINE:-fsdp}
   # ASPO preset: archer2 = eps 0.2, eps 0.4 for tokens above the 0.8 entropy quantile, dual clip c 3 [A2
   # low/high_entropy_clip_ratio_*, token_entropy_quantile=0.8, clip_ratio_c=3.0]; paper = uniform eps 0.2
   ASPO_PRESET=${ASPO_PRESET:-archer2}
@@ -82,6 +107,11 @@ aspo_defaults() {
   # numbers, eps 0.2 / 0.2 (actor.clip_ratio_low/high) and its hard dual clip c = 3 for A < 0
   # (actor.clip_ratio_c) [verl]
   LOSS_MODE=${LOSS_MODE:-aspo}
+  # checkpoints / logs go to checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME: aspo-<model>-<task>, or
+  # grpo-<model>-<task> for LOSS_MODE=vanilla (the GRPO baseline)
+  local run_kind=aspo
+  [ "$LOSS_MODE" = vanilla ] && run_kind=grpo
+  EXPERIMENT_NAME=${EXPERIMENT_NAME:-$run_kind-$MODEL-$ASPO_TASK}
   ADV_ESTIMATOR=${ADV_ESTIMATOR:-grpo}                         # [A2 adv_estimator=grpo]
 
   # data: files written by `python -m archer.data prepare` (shared data contract)
@@ -143,7 +173,19 @@ aspo_defaults() {
   # attention: flash-attn 2 (verl's default) unless FLASH_ATTN=0 (installed without it) -> sdpa, slower
   FLASH_ATTN=${FLASH_ATTN:-1}
   if [ -z "${ATTN_IMPLEMENTATION:-}" ] && [ "$FLASH_ATTN" = 0 ]; then ATTN_IMPLEMENTATION=sdpa; fi
-  OFFLOAD=${OFFLOAD:-False}                                    # FSDP param/optimizer offload [A2 offload=False]
+  OFFLOAD=${OFFLOAD:-False}                                    # param/optimizer offload [A2 offload=False]
+  # Megatron engine only (ENGINE=megatron; the model presets set them, docs/models.md): tensor, pipeline,
+  # context, expert and expert-tensor parallel sizes of the actor and the reference model; Megatron's CPU
+  # optimizer (fp32 master weights and Adam states in host memory); activation recompute (full: every
+  # layer, one at a time | none: verl's default); the MoE router's dtype (empty: Megatron's default)
+  TRAIN_TP=${TRAIN_TP:-1}
+  TRAIN_PP=${TRAIN_PP:-1}
+  TRAIN_CP=${TRAIN_CP:-1}
+  TRAIN_EP=${TRAIN_EP:-1}
+  TRAIN_ETP=${TRAIN_ETP:-1}
+  OPTIMIZER_CPU_OFFLOAD=${OPTIMIZER_CPU_OFFLOAD:-False}
+  RECOMPUTE=${RECOMPUTE:-none}
+  MOE_ROUTER_DTYPE=${MOE_ROUTER_DTYPE:-}
 
   # reward: archer's compute_score through verl's DAPO reward manager, which adds the overlong penalty
   # [A2: reward_manager with overlong_buffer.enable=True, len=16, penalty_factor=1.0]
@@ -193,13 +235,29 @@ aspo_defaults() {
   aspo_require_ints N_RESPONSES TOP_K ROLLOUT_TP ROLLOUT_MAX_MODEL_LEN ROLLOUT_MAX_NUM_BATCHED_TOKENS VAL_N \
     LR_WARMUP_STEPS PPO_EPOCHS PPO_MAX_TOKEN_LEN_PER_GPU LOG_PROB_MAX_TOKEN_LEN_PER_GPU MICRO_BATCH_SIZE_PER_GPU \
     SP_SIZE OVERLONG_BUFFER_LEN FILTER_GROUPS_MAX_NUM_GEN_BATCHES NNODES GPUS_PER_NODE RAY_WAIT_TIMEOUT \
-    SAVE_FREQ TEST_FREQ TOTAL_EPOCHS
+    SAVE_FREQ TEST_FREQ TOTAL_EPOCHS TRAIN_TP TRAIN_PP TRAIN_CP TRAIN_EP TRAIN_ETP
   aspo_require_numbers TEMPERATURE TOP_P VAL_TEMPERATURE VAL_TOP_P ROLLOUT_GPU_MEMORY_UTILIZATION LR WEIGHT_DECAY \
     GRAD_CLIP ENTROPY_COEFF KL_LOSS_COEF KL_IN_REWARD_COEF OVERLONG_PENALTY_FACTOR
   case "$LOSS_MODE" in
     aspo | vanilla) ;;
     *) aspo_die "LOSS_MODE=$LOSS_MODE: use aspo (ASPO) or vanilla (verl's PPO/GRPO loss, the GRPO baseline)" ;;
   esac
+  case "$ENGINE" in
+    fsdp | megatron) ;;
+    *) aspo_die "ENGINE=$ENGINE: use fsdp (verl's FSDP2 engine) or megatron (verl's Megatron engine); docs/models.md" ;;
+  esac
+  case "$RECOMPUTE" in
+    full | none) ;;
+    *) aspo_die "RECOMPUTE=$RECOMPUTE: use full (recompute every layer's activations in the backward pass) or none" ;;
+  esac
+  if [ "$ENGINE" = fsdp ]; then
+    local name
+    for name in TRAIN_TP TRAIN_PP TRAIN_CP TRAIN_EP TRAIN_ETP; do
+      [ "${!name}" = 1 ] || aspo_die "$name=${!name} is a Megatron setting: set ENGINE=megatron too (ENGINE=fsdp shards with FSDP and SP_SIZE)"
+    done
+  elif [ "$SP_SIZE" != 1 ]; then
+    aspo_die "SP_SIZE=$SP_SIZE is FSDP's Ulysses sequence parallelism; with ENGINE=megatron use TRAIN_CP (context parallelism)"
+  fi
 }
 
 # ++ray_kwargs.ray_init.runtime_env.env_vars.NAME='value' for each NAME: quoted so that hydra keeps every
@@ -249,7 +307,6 @@ aspo_overrides() {
     "actor_rollout_ref.actor.optim.lr_warmup_steps=$LR_WARMUP_STEPS"
     "actor_rollout_ref.actor.optim.weight_decay=$WEIGHT_DECAY"
     "actor_rollout_ref.actor.optim.clip_grad=$GRAD_CLIP"
-    "actor_rollout_ref.actor.grad_clip=$GRAD_CLIP"
     "actor_rollout_ref.actor.entropy_coeff=$ENTROPY_COEFF"
     "actor_rollout_ref.actor.loss_agg_mode=$LOSS_AGG_MODE"
     "actor_rollout_ref.actor.use_kl_loss=$USE_KL_LOSS"
@@ -258,11 +315,6 @@ aspo_overrides() {
     "actor_rollout_ref.actor.use_dynamic_bsz=$USE_DYNAMIC_BSZ"
     "actor_rollout_ref.actor.ppo_max_token_len_per_gpu=$PPO_MAX_TOKEN_LEN_PER_GPU"
     "actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu=$MICRO_BATCH_SIZE_PER_GPU"
-    "actor_rollout_ref.actor.ulysses_sequence_parallel_size=$SP_SIZE"
-    "actor_rollout_ref.actor.fsdp_config.param_offload=$OFFLOAD"
-    "actor_rollout_ref.actor.fsdp_config.optimizer_offload=$OFFLOAD"
-    "actor_rollout_ref.ref.fsdp_config.param_offload=$OFFLOAD"
-    "actor_rollout_ref.ref.ulysses_sequence_parallel_size=$SP_SIZE"
     "actor_rollout_ref.ref.log_prob_micro_batch_size_per_gpu=$MICRO_BATCH_SIZE_PER_GPU"
     "actor_rollout_ref.ref.log_prob_max_token_len_per_gpu=$LOG_PROB_MAX_TOKEN_LEN_PER_GPU"
     "actor_rollout_ref.rollout.name=$ROLLOUT_ENGINE"
@@ -312,6 +364,8 @@ aspo_overrides() {
     # verl's tracking reads TENSORBOARD_DIR in the Ray trainer process: hand it over through the job's env
     "$(aspo_ray_env_overrides TENSORBOARD_DIR)"
   )
+  aspo_engine_overrides
+  OVERRIDES+=("${ENGINE_OVERRIDES[@]}")
   # [verl] HFModelConfig reads override_config.attn_implementation (default flash_attention_2); the smoke
   # profile (aspo_main's local $smoke) sets sdpa itself
   if [ -n "${ATTN_IMPLEMENTATION:-}" ] && [ "${smoke:-0}" != 1 ]; then
@@ -319,6 +373,62 @@ aspo_overrides() {
   fi
   if [ -n "${RESUME_FROM_PATH:-}" ]; then
     OVERRIDES+=("trainer.resume_mode=resume_path" "trainer.resume_from_path=$RESUME_FROM_PATH")
+  fi
+}
+
+# the keys of the training engine (ENGINE): verl's FSDP actor/ref configs (default model_engine=dp) or its
+# Megatron ones (model_engine=megatron selects verl's megatron_actor / megatron_ref config groups)
+aspo_engine_overrides() {
+  if [ "$ENGINE" = fsdp ]; then
+    ENGINE_OVERRIDES=(
+      # [verl] 0.9.1's FSDP engine clips with actor.optim.clip_grad; actor.grad_clip is kept equal (unread)
+      "actor_rollout_ref.actor.grad_clip=$GRAD_CLIP"
+      "actor_rollout_ref.actor.ulysses_sequence_parallel_size=$SP_SIZE"
+      "actor_rollout_ref.actor.fsdp_config.param_offload=$OFFLOAD"
+      "actor_rollout_ref.actor.fsdp_config.optimizer_offload=$OFFLOAD"
+      "actor_rollout_ref.ref.fsdp_config.param_offload=$OFFLOAD"
+      "actor_rollout_ref.ref.ulysses_sequence_parallel_size=$SP_SIZE"
+    )
+    return
+  fi
+  # the reference model's megatron keys follow the actor's through verl's own interpolations
+  # (ref.megatron.* = ${oc.select:actor_rollout_ref.actor.megatron.*}): parallel sizes, param offload, bridge,
+  # transformer overrides
+  local m="actor_rollout_ref.actor.megatron"
+  ENGINE_OVERRIDES=(
+    "model_engine=megatron"
+    "$m.tensor_model_parallel_size=$TRAIN_TP"
+    "$m.pipeline_model_parallel_size=$TRAIN_PP"
+    "$m.context_parallel_size=$TRAIN_CP"
+    "$m.expert_model_parallel_size=$TRAIN_EP"
+    "$m.expert_tensor_parallel_size=$TRAIN_ETP"
+    "$m.param_offload=$OFFLOAD"
+    "$m.optimizer_offload=$OFFLOAD"
+    # weights between HF and Megatron through mbridge (verl's legacy bridge, which verl 0.9.1 marks
+    # deprecated): the path archer tests on CPU (tests/test_aspo_megatron_moe_ep2_matches_fsdp.py); verl's
+    # default, Megatron-Bridge, needs transformer-engine even to install and is not tested here
+    "$m.use_mbridge=True"
+    "$m.vanilla_mbridge=True"
+  )
+  if [ "$RECOMPUTE" = full ]; then
+    ENGINE_OVERRIDES+=(
+      "$m.override_transformer_config.recompute_granularity=full"
+      "$m.override_transformer_config.recompute_method=uniform"
+      "$m.override_transformer_config.recompute_num_layers=1"
+    )
+  fi
+  if [ -n "$MOE_ROUTER_DTYPE" ]; then
+    ENGINE_OVERRIDES+=("++$m.override_transformer_config.moe_router_dtype=$MOE_ROUTER_DTYPE")
+  fi
+  if [ "$OPTIMIZER_CPU_OFFLOAD" = True ]; then
+    # Megatron's hybrid CPU optimizer: the fp32 master weights and Adam states stay in host memory
+    local o="actor_rollout_ref.actor.optim.override_optimizer_config"
+    ENGINE_OVERRIDES+=(
+      "++$o.optimizer_cpu_offload=True"
+      "++$o.optimizer_offload_fraction=1.0"
+      "++$o.overlap_cpu_optimizer_d2h_h2d=True"
+      "++$o.use_precision_aware_optimizer=True"
+    )
   fi
 }
 

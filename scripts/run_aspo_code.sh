@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ASPO on code: DeepSeek-R1-Distill-Qwen-1.5B, the Archer2.0 / paper settings (scripts/aspo_common.sh,
+# ASPO on code: DeepSeek-R1-Distill-Qwen-1.5B (or MODEL=<preset>, docs/models.md), the Archer2.0 / paper settings (scripts/aspo_common.sh,
 # docs/launch.md). Every value is an environment variable; hydra overrides after the flags win.
 # The code reward runs programs in a bubblewrap sandbox: apt-get install bubblewrap on every node.
 #   bash scripts/run_aspo_code.sh --dry-run        # CPU: validated config as YAML on stdout
@@ -7,8 +7,6 @@
 set -euo pipefail
 
 ASPO_TASK=code
-# checkpoints / logs go to checkpoints/$PROJECT_NAME/$EXPERIMENT_NAME (default below; the env var wins)
-ASPO_TASK_EXPERIMENT_NAME=aspo-r1-distill-qwen-1.5b-code
 # validation set (data/eval/<name>.parquet) [A2 TEST_FILE=livecodebench_v5, with test_freq=-1]
 ASPO_TASK_VAL_SETS="livecodebench_v5"
 

@@ -11,8 +11,10 @@ the driver before Ray starts (:func:`archer.trainer.main.check_config`) and in t
   config dataclasses do not convert or check field types, so the string reaches the trainer. Every leaf of
   a node that verl builds into a dataclass (a ``_target_`` node) is checked against the field's annotation;
   every other leaf against the type of verl's (or archer's) default value for that key.
-* :func:`check_batch_divides_gpus` -- the step's responses split evenly over the GPUs (verl checks it
-  only without dynamic batching);
+* :func:`check_batch_divides_gpus` -- the step's responses split evenly over the data-parallel ranks
+  (verl checks it only without dynamic batching);
+* :func:`check_megatron_layout` -- with ``model_engine=megatron``, the tensor / pipeline / context and
+  expert parallel sizes tile the GPUs (Megatron checks it only when its process groups start, on the nodes);
 * :func:`check_aspo_entropy` -- the entropy-dependent eps of ``loss_mode=aspo`` needs
   ``actor.calculate_entropy``.
 """
@@ -27,7 +29,8 @@ import types
 import typing
 from typing import Any, Iterator, Optional
 
-__all__ = ["ConfigError", "check_loss_mode", "check_value_types", "check_aspo_entropy", "check_all"]
+__all__ = ["ConfigError", "check_loss_mode", "check_value_types", "check_aspo_entropy", "check_batch_divides_gpus",
+           "check_megatron_layout", "check_all"]
 
 LOSS_MODE_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 
@@ -203,23 +206,85 @@ def default_config():
 # ---------------------------------------------------------------------------------------------- batch
 
 
+MEGATRON_KEY = "actor_rollout_ref.actor.megatron"
+
+
+def _megatron_sizes(config) -> Optional[dict[str, int]]:
+    """The actor's Megatron parallel sizes (tp, pp, cp, ep, etp) when ``model_engine=megatron``, else None."""
+    if config.get("model_engine") != "megatron":
+        return None
+    m = config.actor_rollout_ref.actor.megatron
+    tp = int(m.tensor_model_parallel_size)
+    etp = m.get("expert_tensor_parallel_size")
+    return {
+        "tensor_model_parallel_size": tp,
+        "pipeline_model_parallel_size": int(m.pipeline_model_parallel_size),
+        "context_parallel_size": int(m.context_parallel_size),
+        "expert_model_parallel_size": int(m.expert_model_parallel_size),
+        # Megatron's default expert tensor parallel size is the tensor parallel size
+        "expert_tensor_parallel_size": tp if etp is None else int(etp),
+    }
+
+
+def data_parallel_size(config) -> int:
+    """Ranks the step's batch is split over: every GPU with FSDP (Ulysses ranks share a batch slice, verl
+    splits by GPU first), GPUs / (TP x PP x CP) with Megatron."""
+    n_gpus = int(config.trainer.n_gpus_per_node) * int(config.trainer.nnodes)
+    sizes = _megatron_sizes(config)
+    if sizes is None:
+        return n_gpus
+    model_parallel = (sizes["tensor_model_parallel_size"] * sizes["pipeline_model_parallel_size"]
+                      * sizes["context_parallel_size"])
+    return max(n_gpus // model_parallel, 1)
+
+
+def check_megatron_layout(config) -> None:
+    """Megatron's process groups need TP x PP x CP to divide the GPUs, and EP x ETP to divide the GPUs of one
+    pipeline stage (its expert data-parallel groups); every size is at least 1."""
+    sizes = _megatron_sizes(config)
+    if sizes is None:
+        return
+    n_gpus = int(config.trainer.n_gpus_per_node) * int(config.trainer.nnodes)
+    for name, value in sizes.items():
+        if value < 1:
+            raise ConfigError(f"{MEGATRON_KEY}.{name}={value} must be at least 1")
+    tp, pp, cp = (sizes[k] for k in ("tensor_model_parallel_size", "pipeline_model_parallel_size", "context_parallel_size"))
+    ep, etp = sizes["expert_model_parallel_size"], sizes["expert_tensor_parallel_size"]
+    if n_gpus % (tp * pp * cp):
+        raise ConfigError(
+            f"{MEGATRON_KEY}: tensor_model_parallel_size x pipeline_model_parallel_size x context_parallel_size = "
+            f"{tp} x {pp} x {cp} = {tp * pp * cp} must divide the {n_gpus} GPUs (trainer.n_gpus_per_node x "
+            f"trainer.nnodes; TRAIN_TP, TRAIN_PP, TRAIN_CP in the launchers)"
+        )
+    per_stage = n_gpus // pp
+    if per_stage % (ep * etp):
+        raise ConfigError(
+            f"{MEGATRON_KEY}: expert_model_parallel_size x expert_tensor_parallel_size = {ep} x {etp} = {ep * etp} "
+            f"must divide the {per_stage} GPUs of a pipeline stage ({n_gpus} GPUs / pipeline_model_parallel_size "
+            f"{pp}; TRAIN_EP, TRAIN_ETP in the launchers)"
+        )
+
+
 def check_batch_divides_gpus(config) -> None:
     """verl splits each step's ``train_batch_size * rollout.n`` responses evenly over the data-parallel
     ranks; its ``validate_config`` checks that only without dynamic batching (archer's default is dynamic
     batching), so an indivisible batch would fail in the trainer instead."""
-    n_gpus = int(config.trainer.n_gpus_per_node) * int(config.trainer.nnodes)
+    dp = data_parallel_size(config)
     responses = int(config.data.train_batch_size) * int(config.actor_rollout_ref.rollout.n)
-    if n_gpus > 0 and responses % n_gpus:
+    if dp > 0 and responses % dp:
+        where = ("trainer.n_gpus_per_node * trainer.nnodes" if _megatron_sizes(config) is None
+                 else "the GPUs / (tensor x pipeline x context parallel size)")
         raise ConfigError(
             f"data.train_batch_size * actor_rollout_ref.rollout.n = {responses} responses per step must be "
-            f"divisible by trainer.n_gpus_per_node * trainer.nnodes = {n_gpus} GPUs (TRAIN_BATCH_SIZE, "
-            f"N_RESPONSES, GPUS_PER_NODE, NNODES in the launchers)"
+            f"divisible by the {dp} data-parallel ranks ({where}; TRAIN_BATCH_SIZE, N_RESPONSES, "
+            f"GPUS_PER_NODE, NNODES in the launchers)"
         )
 
 
 def check_all(config, defaults=None) -> None:
     """Every check of this module, cheapest first (``defaults``: :func:`default_config` when None)."""
     check_value_types(config, default_config() if defaults is None else defaults)
+    check_megatron_layout(config)
     check_batch_divides_gpus(config)
     check_loss_mode(config)
     check_aspo_entropy(config)

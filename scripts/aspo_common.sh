@@ -436,8 +436,10 @@ aspo_engine_overrides() {
 # fresh-node checks (real runs only)
 
 aspo_install_hint() {
-  local hint="cd $REPO_ROOT && PYTHON=$PYTHON bash scripts/install_gpu.sh"
-  [ "$FLASH_ATTN" = 0 ] && hint="cd $REPO_ROOT && FLASH_ATTN=0 PYTHON=$PYTHON bash scripts/install_gpu.sh"
+  local vars="PYTHON=$PYTHON"
+  [ "$FLASH_ATTN" = 0 ] && vars="FLASH_ATTN=0 $vars"
+  [ "$ENGINE" = megatron ] && vars="MEGATRON=1 $vars"
+  local hint="cd $REPO_ROOT && $vars bash scripts/install_gpu.sh"
   if [ "$ASPO_TASK" = code ]; then
     hint+=" && apt-get install -y bubblewrap"
   fi
@@ -459,6 +461,12 @@ aspo_missing_software() {
       aspo_has_module flash_attn || missing+=("flash-attn (or FLASH_ATTN=0 for sdpa attention)")
     fi
   fi
+  if [ "$ENGINE" = megatron ]; then
+    # verl's Megatron engine: megatron-core, mbridge and transformer-engine (MEGATRON=1 at install)
+    aspo_has_module megatron.core || missing+=("megatron-core (MEGATRON=1 install)")
+    aspo_has_module mbridge || missing+=("mbridge (MEGATRON=1 install)")
+    aspo_has_module transformer_engine || missing+=("transformer-engine (MEGATRON=1 install)")
+  fi
   # Ray workers load archer through verl's plugin entry point: archer must be pip-installed, not just on PYTHONPATH
   "$PYTHON" -c "import sys, importlib.metadata as m; sys.exit(0 if any(e.name == 'archer' for e in m.entry_points(group='verl.plugins')) else 1)" \
     >/dev/null 2>&1 || missing+=("archer (pip install -e .)")
@@ -479,7 +487,9 @@ aspo_ensure_software() {
   fi
   aspo_log "installing (ARCHER_AUTO_INSTALL=1): $(echo "$missing" | paste -sd ',' -)"
   # torch, then flash-attn without build isolation (or FLASH_ATTN=0), then requirements.txt, then archer
-  PYTHON="$PYTHON" FLASH_ATTN="$FLASH_ATTN" bash "$REPO_ROOT/scripts/install_gpu.sh" >&2 \
+  local megatron=0
+  [ "$ENGINE" = megatron ] && megatron=1
+  PYTHON="$PYTHON" FLASH_ATTN="$FLASH_ATTN" MEGATRON="$megatron" bash "$REPO_ROOT/scripts/install_gpu.sh" >&2 \
     || aspo_die "pip install failed; run by hand: $(aspo_install_hint)"
   if [ "$ASPO_TASK" = code ] && ! command -v bwrap >/dev/null 2>&1; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -500,7 +510,7 @@ aspo_gpu_preflight() {
   local hf_model=()
   case " $* " in *checkpoint.save_contents=*hf_model*) hf_model=(--hf-model) ;; esac
   "$PYTHON" -m archer.trainer.preflight --task "$ASPO_TASK" --nnodes "$NNODES" --gpus-per-node "$GPUS_PER_NODE" \
-    --model "$MODEL_PATH" --ckpt-dir "$CKPT_DIR" --keep "$MAX_CKPT_TO_KEEP" "${hf_model[@]}" \
+    --model "$MODEL_PATH" --engine "$ENGINE" --ckpt-dir "$CKPT_DIR" --keep "$MAX_CKPT_TO_KEEP" "${hf_model[@]}" \
     || aspo_die "GPU preflight failed (fixes above; PREFLIGHT=0 skips it); nothing was started"
 }
 

@@ -18,15 +18,21 @@
 #   FLASH_ATTN_WHEEL  a flash-attn 2.8.3 wheel (file or URL) built for torch 2.11 / CUDA 13 / this Python;
 #                     installed as is instead of searching for one or compiling
 #   MAX_JOBS          parallel compile jobs if flash-attn must be compiled (default: min(CPUs, RAM GB / 8))
+#   MEGATRON          0 (default) | 1: also verl's Megatron engine (ENGINE=megatron, the qwen3-30b-a3b preset):
+#                     requirements-megatron.txt, then transformer-engine built without build isolation
+#                     (needs nvcc; compiles its torch extension, tens of minutes)
 set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
 FLASH_ATTN=${FLASH_ATTN:-1}
+MEGATRON=${MEGATRON:-0}
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # verl 0.9.1's pins (its wheel METADATA: extras vllm / fsdp)
 TORCH_PINS=(torch==2.11.0 torchvision==0.26.0 torchaudio==2.11.0)
 FLASH_ATTN_PIN=flash-attn==2.8.3
+# megatron-core 0.16.1's metadata: transformer-engine[core_cu13,pytorch] >=2.9.0a0,<2.12.0
+TRANSFORMER_ENGINE_PIN="transformer-engine[core_cu13,pytorch]==2.11.0"
 # flash-attn's setup.py imports these at build time (no build isolation: they must be installed first)
 FLASH_ATTN_BUILD_DEPS=(packaging psutil ninja einops wheel setuptools)
 
@@ -35,7 +41,7 @@ case "${1:-}" in
   --print) print_only=1 ;;
   "") ;;
   -h | --help)
-    sed -n '2,20p' "$0"
+    sed -n '2,23p' "$0"
     exit 0
     ;;
   *)
@@ -47,6 +53,13 @@ case "$FLASH_ATTN" in
   0 | 1) ;;
   *)
     echo "install_gpu.sh: FLASH_ATTN must be 0 or 1, got '$FLASH_ATTN'" >&2
+    exit 2
+    ;;
+esac
+case "$MEGATRON" in
+  0 | 1) ;;
+  *)
+    echo "install_gpu.sh: MEGATRON must be 0 or 1, got '$MEGATRON'" >&2
     exit 2
     ;;
 esac
@@ -118,6 +131,14 @@ fi
 
 # 3. the rest: verl's vllm + fsdp (minus flash-attn) + math extras, archer's own dependencies
 step "${PIP[@]}" -r "$REPO_ROOT/requirements.txt"
+
+# 3b. verl's Megatron engine (MEGATRON=1): megatron-core and mbridge, then transformer-engine against this torch
+if [ "$MEGATRON" = 1 ]; then
+  step "${PIP[@]}" -r "$REPO_ROOT/requirements-megatron.txt"
+  [ "$print_only" = 1 ] && echo "# transformer-engine's torch extension is compiled here: tens of minutes, needs nvcc (CUDA 13) + cuDNN headers"
+  [ "$print_only" = 1 ] || log "transformer-engine: compiling its torch extension against torch 2.11 (tens of minutes; needs nvcc, CUDA 13, cuDNN headers)"
+  step env "MAX_JOBS=${MAX_JOBS:-$(default_max_jobs)}" "${PIP[@]}" --no-build-isolation "$TRANSFORMER_ENGINE_PIN"
+fi
 
 # 4. archer itself (its entry point registers the ASPO loss in every Ray worker)
 step "${PIP[@]}" --no-deps -e "$REPO_ROOT"

@@ -164,3 +164,28 @@ def test_real_run_without_nvcc_stops_before_compiling_and_names_the_options(tmp_
     assert "nvcc not found" in proc.stderr and "FLASH_ATTN=0" in proc.stderr
     assert not any("--no-build-isolation" in c for c in calls)
     assert not any("requirements.txt" in c for c in calls)
+
+
+def test_megatron_1_adds_megatron_core_then_transformer_engine_before_archer():
+    proc = print_install(FLASH_ATTN="0", MEGATRON="1")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"{PIP} {TORCH}",
+        "# FLASH_ATTN=0: flash-attn skipped; run the launchers with FLASH_ATTN=0 (sdpa attention)",
+        f"{PIP} -r {REPO_ROOT}/requirements.txt",
+        f"{PIP} -r {REPO_ROOT}/requirements-megatron.txt",
+        "# transformer-engine's torch extension is compiled here: tens of minutes, needs nvcc (CUDA 13) + cuDNN headers",
+        f"env MAX_JOBS=4 {PIP} --no-build-isolation transformer-engine\\[core_cu13\\,pytorch\\]==2.11.0",
+        f"{PIP} --no-deps -e {REPO_ROOT}",
+    ]
+
+
+def test_megatron_pins_match_the_cpu_test_pins():
+    """The GPU node gets the megatron-core and mbridge the CPU Megatron test runs."""
+    def pins(name):
+        lines = (REPO_ROOT / name).read_text().splitlines()
+        return {line.split("==")[0]: line for line in lines if "==" in line and not line.startswith("#")}
+
+    gpu, cpu = pins("requirements-megatron.txt"), pins("requirements-megatron-cpu.txt")
+    for package in ("megatron-core", "mbridge"):
+        assert gpu[package] == cpu[package]

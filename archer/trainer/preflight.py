@@ -18,7 +18,12 @@ Sources of the numbers:
   optimizer state (exp_avg + exp_avg_sq in fp32: 8 bytes/param) and a small extra state (scheduler, RNG):
   ~12 bytes per parameter (estimate; ``hf_model`` in ``checkpoint.save_contents`` adds a full HF copy of
   the weights, counted as 4 more bytes/param). DeepSeek-R1-Distill-Qwen-1.5B has 1,777,088,000 parameters
-  (untied embeddings) -> ~21.3 GB per checkpoint.
+  (untied embeddings) -> ~21.3 GB per checkpoint. verl's Megatron checkpoint (``--engine megatron``) holds the
+  bf16 weights (2 bytes/param) beside the distributed optimizer's fp32 master weights and Adam states
+  (12 bytes/param): ~14 bytes per parameter (estimate). Qwen3-30B-A3B (30.5 B parameters) -> ~430 GB.
+- Parameter counts: from the model's config.json (dense Qwen2 / Qwen3 / Llama layouts, and Qwen3-MoE /
+  Mixtral-style experts), else the table ``KNOWN_PARAMS``, whose Qwen3 entries are that same count applied to
+  the hub's config.json values (Qwen3-4B 4.02 B, Qwen3-8B 8.19 B, Qwen3-30B-A3B 30.53 B).
 - Retention: verl 0.9.1's checkpoint manager deletes the oldest kept checkpoint *before* saving when K >= 2
   (so K are on disk at the peak) and keeps the old one until the new save is complete when K == 1 (2 at the
   peak). Checkpoints left by an earlier process (before a resume) are not tracked, hence never deleted.
@@ -65,6 +70,7 @@ MIN_DRIVER = {
 }
 PINNED_TORCH_CUDA = "13.0"  # torch==2.11.0 on PyPI: cuda-toolkit==13.0.2
 BYTES_PER_PARAM = 12  # fp32 model shard (4) + Adam exp_avg, exp_avg_sq fp32 (8); extra state is small
+MEGATRON_BYTES_PER_PARAM = 14  # bf16 weights (2) + fp32 master weights and Adam states (12)
 HF_MODEL_BYTES_PER_PARAM = 4  # a full HF copy when checkpoint.save_contents includes hf_model
 MIN_GPU_MEMORY_GB = 80
 # nvidia-smi reports an "80 GB" card as 81,559 MiB (H100 SXM) or 81,920 MiB (A100 80GB); accept >= 76 GiB
@@ -76,6 +82,10 @@ KNOWN_PARAMS = {
     "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": 7_615_616_512,
     "Qwen/Qwen2.5-1.5B": 1_543_714_304,
     "Qwen/Qwen2.5-Math-1.5B": 1_543_714_304,
+    # param_count_from_config on the hub's config.json values (the model presets, scripts/models/)
+    "Qwen/Qwen3-4B": 4_022_468_096,
+    "Qwen/Qwen3-8B": 8_190_735_360,
+    "Qwen/Qwen3-30B-A3B": 30_532_122_624,
 }
 HUB_TIMEOUT_S = 10.0
 
@@ -166,8 +176,17 @@ def check_gpus(gpus: list[Gpu], gpus_per_node: int, min_memory_gb: float = MIN_G
     return CheckResult(name, True, f"{len(gpus)} GPU(s), using {gpus_per_node}: {gpus[0].name} {gpus[0].memory_mib} MiB")
 
 
+def _moe_layers(config: dict, n_layers: int) -> set[int]:
+    """Indices of the layers whose MLP is a mixture of experts (Qwen-MoE's decoder_sparse_step / mlp_only_layers)."""
+    step = int(config.get("decoder_sparse_step") or 1)
+    dense = set(config.get("mlp_only_layers") or [])
+    return {i for i in range(n_layers) if (i + 1) % step == 0 and i not in dense}
+
+
 def param_count_from_config(config: dict) -> int | None:
-    """Parameters of a dense decoder (Qwen2 / Llama layout) from its HF config.json; None if not that layout."""
+    """Parameters of a decoder from its HF config.json: dense Qwen2 / Qwen3 / Llama layouts, and experts
+    (``num_experts`` / ``num_local_experts`` with ``moe_intermediate_size``, a router per MoE layer and
+    Qwen2-MoE's shared expert). None if the config is not such a layout."""
     try:
         h = int(config["hidden_size"])
         n_layers = int(config["num_hidden_layers"])
@@ -181,9 +200,21 @@ def param_count_from_config(config: dict) -> int | None:
     q_dim, kv_dim = heads * head_dim, kv_heads * head_dim
     bias = bool(config.get("attention_bias", config.get("model_type") == "qwen2"))
     attn = h * q_dim + 2 * h * kv_dim + q_dim * h + ((q_dim + 2 * kv_dim) if bias else 0)
-    per_layer = attn + 3 * h * inter + 2 * h
+    if str(config.get("model_type", "")).startswith("qwen3"):
+        attn += 2 * head_dim  # q_norm, k_norm
+    dense_mlp = 3 * h * inter
+    n_experts = int(config.get("num_experts") or config.get("num_local_experts") or 0)
+    moe_layers = _moe_layers(config, n_layers) if n_experts else set()
+    moe_mlp = 0
+    if n_experts:
+        expert_inter = int(config.get("moe_intermediate_size") or inter)
+        moe_mlp = n_experts * 3 * h * expert_inter + h * n_experts
+        shared = int(config.get("shared_expert_intermediate_size") or 0)
+        if shared:
+            moe_mlp += 3 * h * shared + h  # the shared expert and its gate
+    layers = sum(attn + (moe_mlp if i in moe_layers else dense_mlp) + 2 * h for i in range(n_layers))
     embeddings = vocab * h * (1 if config.get("tie_word_embeddings", False) else 2)
-    return n_layers * per_layer + embeddings + h
+    return layers + embeddings + h
 
 
 def checkpoint_bytes(n_params: int, bytes_per_param: float = BYTES_PER_PARAM) -> int:
@@ -373,13 +404,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ckpt-dir", default="checkpoints")
     ap.add_argument("--keep", type=int, default=3, help="checkpoints verl keeps (MAX_CKPT_TO_KEEP; <= 0: all)")
     ap.add_argument("--hf-model", action="store_true", help="checkpoint.save_contents includes hf_model")
+    ap.add_argument("--engine", choices=["fsdp", "megatron"], default="fsdp",
+                    help="training engine (ENGINE): sets the checkpoint size estimate per parameter")
     ap.add_argument("--min-gpu-memory-gb", type=float,
                     default=float(os.environ.get("PREFLIGHT_MIN_GPU_MEMORY_GB", MIN_GPU_MEMORY_GB)))
     args = ap.parse_args(argv)
 
     driver, gpus = gather_nvidia_smi()
     model_result, n_params = check_model(args.model)
-    bpp = BYTES_PER_PARAM + (HF_MODEL_BYTES_PER_PARAM if args.hf_model else 0)
+    bpp = (MEGATRON_BYTES_PER_PARAM if args.engine == "megatron" else BYTES_PER_PARAM) + (
+        HF_MODEL_BYTES_PER_PARAM if args.hf_model else 0)
     results = [
         check_driver(driver, gather_torch_cuda()),
         check_gpus(gpus, args.gpus_per_node, args.min_gpu_memory_gb),

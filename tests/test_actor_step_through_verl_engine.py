@@ -156,13 +156,15 @@ class Actor:
             no_padding_2_padding(model_output["entropy"], td).float(),
         )
 
-    def update(self, rollout: dict, old_log_probs: torch.Tensor, advantages: torch.Tensor, global_batch_size: int):
-        """One actor update step (one mini-batch); returns (metrics, padded model outputs of its forward)."""
+    def update(self, rollout: dict, old_log_probs: torch.Tensor, advantages: torch.Tensor, global_batch_size: int,
+               **tensors: torch.Tensor):
+        """One actor update step (one mini-batch); returns (metrics, padded model outputs of its forward).
+        ``tensors``: more padded per-token inputs, e.g. ``ref_log_prob`` for the KL loss."""
         from verl.utils import tensordict_utils as tu
         from verl.utils.metric import reduce_metrics
         from verl.workers.utils.padding import no_padding_2_padding
 
-        td = self._no_padding_batch(rollout, old_log_probs=old_log_probs, advantages=advantages)
+        td = self._no_padding_batch(rollout, old_log_probs=old_log_probs, advantages=advantages, **tensors)
         # as RayPPOTrainer._update_actor sets it
         calculate_entropy = self.config.calculate_entropy or self.config.entropy_coeff != 0.0
         tu.assign_non_tensor(
@@ -355,6 +357,57 @@ def test_entropy_eps_without_calculate_entropy_fails_naming_the_switch(model_dir
 
     after = actor.parameters()
     assert all(torch.equal(before[k], after[k]) for k in before), "a failed step changed parameters"
+
+
+def low_var_kl(log_prob: torch.Tensor, ref_log_prob: torch.Tensor) -> torch.Tensor:
+    """verl's low_var_kl per token, written out: exp(ref - lp) - (ref - lp) - 1 (values here stay far below
+    verl's clamp at 10)."""
+    x = ref_log_prob - log_prob
+    return x.exp() - x - 1
+
+
+def test_dual_token_kl_step_puts_the_kl_on_low_entropy_tokens_only(model_dir):
+    """The archer2 preset's dual-token KL (kl_loss_coef on low-entropy tokens, 0 on high-entropy ones) through
+    verl's engine: its bucket metrics are the hand-computed KL of each bucket, and its update equals a
+    uniform-KL update whose reference agrees with the policy on the high-entropy tokens (KL and KL gradient 0
+    there), i.e. the high-entropy tokens' KL moved no parameter."""
+    kl = ["actor_rollout_ref.actor.use_kl_loss=true", "actor_rollout_ref.actor.kl_loss_coef=0.5",
+          "actor_rollout_ref.actor.kl_loss_type=low_var_kl"]
+    rollout = make_rollout(seed=4)
+    mask = rollout["response_mask"].bool()
+    advantages = advantages_for(rollout)
+    dual = Actor(model_dir, *kl)
+    assert dual.config.policy_loss.high_entropy_kl_loss_coef == 0.0
+    log_probs, entropy = dual.log_probs_and_entropy(rollout)
+    high = strictly_above_row_quantile(entropy, mask, ENTROPY_QUANTILE)
+    assert high.any() and (mask & ~high).any()
+    # a reference policy 0.3 nats away from the current one on every token, alternating in sign
+    offset = 0.3 * (1 - 2 * (torch.arange(RESPONSE_LEN) % 2)).float()
+    ref = log_probs + offset
+
+    before = dual.parameters()
+    metrics, update_output = dual.update(rollout, log_probs, advantages, global_batch_size=N_RESPONSES, ref_log_prob=ref)
+    dual_step = {k: v - before[k] for k, v in dual.parameters().items()}
+    torch.testing.assert_close(update_output["entropy"][mask], entropy[mask], rtol=0, atol=1e-5)
+    assert torch.equal(strictly_above_row_quantile(update_output["entropy"], mask, ENTROPY_QUANTILE), high)
+
+    kld = low_var_kl(log_probs, ref)
+    n_valid = mask.sum().item()
+    # the engine's metric names; verl's worker adds the "actor/" prefix (the smoke run logs actor/kl_loss_*)
+    assert metrics["kl_loss_high_entropy"] == pytest.approx((kld * high).sum().item() / n_valid, rel=1e-4)
+    assert metrics["kl_loss_low_entropy"] == pytest.approx((kld * (mask & ~high)).sum().item() / n_valid, rel=1e-4)
+    assert metrics["kl_loss"] == pytest.approx((kld * mask).sum().item() / n_valid, rel=1e-4)
+
+    # the same step with verl's uniform KL and a reference equal to the policy on the high-entropy tokens
+    uniform = Actor(model_dir, *kl, "actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef=null")
+    assert uniform.parameters().keys() == before.keys()
+    assert all(torch.equal(uniform.parameters()[k], before[k]) for k in before)
+    ref_low_only = torch.where(high, log_probs, ref)
+    uniform.update(rollout, log_probs, advantages, global_batch_size=N_RESPONSES, ref_log_prob=ref_low_only)
+    uniform_step = {k: v - before[k] for k, v in uniform.parameters().items()}
+    for name in before:
+        torch.testing.assert_close(dual_step[name], uniform_step[name], rtol=1e-4, atol=1e-8, msg=name)
+    assert any(dual_step[k].abs().max() > 0 for k in dual_step)
 
 
 # ---------------------------------------------------------------------------------------------------

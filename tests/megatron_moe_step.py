@@ -1,0 +1,498 @@
+"""One ASPO actor step of a tiny Qwen3-MoE through verl's FSDP2 or Megatron engine on CPU (a script).
+
+Started by ``test_aspo_megatron_moe_ep2_matches_fsdp.py`` in subprocesses of its own; pytest imports it
+only for the batch and model constants (importing this module loads no megatron and applies no patch):
+
+    python tests/megatron_moe_step.py --engine fsdp2 --build-model --init-file F --model-dir M --out fsdp.pt
+    python tests/megatron_moe_step.py --engine megatron --ep 2 --world-size 2 --rank R \\
+        --init-file G --model-dir M --out megatron.pt          # once per rank R = 0, 1
+
+All three may start together: the ``--build-model`` run builds the tiny model (:func:`build_tiny_moe_model`)
+while the others import, and they wait for its directory to appear.
+
+Each process composes archer's trainer config (``aspo_trainer``, ``aspo_preset=archer2``), builds verl's
+engine with ``EngineRegistry.new`` (``FSDPEngineWithLMHead`` or ``MegatronEngineWithLMHead``), runs a
+forward-only log-prob / entropy pass and one actor update with
+``partial(verl.workers.utils.losses.ppo_loss, config=actor_config)``: archer's wrapped ``ppo_loss``, as
+verl's engine workers bind it for either engine. The Megatron run needs megatron-core and mbridge
+importable (``requirements-megatron-cpu.txt``) and applies ``megatron_cpu_support``'s process-wide
+patches first.
+
+Both Megatron ranks are given the whole batch: with EP=2 on 2 ranks the dense layers form a data-parallel
+group of 2 replicas, while each MoE layer's 4 experts are split 2 + 2 over the ranks and tokens reach them
+through megatron's all-to-all dispatcher. verl all-reduces the token count over the data-parallel group
+and scales the loss by its size, so two replicas of one batch update exactly as one rank with that batch,
+and each rank's metrics cover the whole batch (comparable with the one-process FSDP2 run).
+
+Rank 0 writes a ``torch.save`` file: forward-only log-probs and entropies, the update forward's outputs,
+the reduced metrics (and each rank's), HF-named parameters before and after the update, and for Megatron
+which experts each rank held.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/: verl_cpu_support, megatron_cpu_support
+
+# the batch: 4 responses, one advantage each, on all its tokens
+N_RESPONSES = 4
+PROMPT_LEN = 4
+RESPONSE_LEN = 10
+PROMPT_LENS = (4, 3, 4, 2)
+RESPONSE_LENS = (10, 8, 6, 5)
+ADVANTAGES = (1.0, -1.0, 1.0, -1.0)
+# importance ratios r = pi / pi_old designed into each response (archer2 preset: eps 0.2, high-entropy
+# eps 0.4, dual clip c = 3):
+#   0 (A > 0): 1.2 < r < 1.4 -> clipped (upper) exactly where the token is not high-entropy
+#   1 (A < 0): 0.6 < r < 0.8 -> clipped (lower) exactly where the token is not high-entropy
+#   2 (A > 0): 1 / r = 4 > c -> positive soft dual clip on every token
+#   3 (A < 0): r = 4 > c     -> negative soft dual clip on every token
+OFF_POLICY_RATIOS = (1.3, 1 / 1.3, 0.25, 4.0)
+
+# the tiny Qwen3-MoE: every layer a MoE layer of 4 experts, 2 routed per token
+NUM_LAYERS = 2
+NUM_EXPERTS = 4
+TOP_K = 2
+HIDDEN = 64
+
+
+def build_tiny_moe_model(model_dir: Path) -> Path:
+    """A 2-layer Qwen3-MoE (hidden 64, 4 experts, top-2) and a word-level tokenizer, saved locally."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen3MoeConfig, Qwen3MoeForCausalLM
+
+    from verl_cpu_support import VOCAB
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2}
+    vocab.update({f"w{i}": i for i in range(3, VOCAB)})
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>"
+    ).save_pretrained(model_dir)
+
+    config = Qwen3MoeConfig(
+        vocab_size=VOCAB,
+        hidden_size=HIDDEN,
+        intermediate_size=2 * HIDDEN,
+        moe_intermediate_size=HIDDEN,
+        num_experts=NUM_EXPERTS,
+        num_experts_per_tok=TOP_K,
+        norm_topk_prob=True,
+        decoder_sparse_step=1,
+        mlp_only_layers=[],
+        num_hidden_layers=NUM_LAYERS,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=HIDDEN // 4,
+        max_position_embeddings=64,
+        tie_word_embeddings=False,
+        # a larger init than the default 0.02 gives tokens clearly different entropies
+        initializer_range=0.2,
+        pad_token_id=0,
+        eos_token_id=1,
+        bos_token_id=2,
+    )
+    torch.manual_seed(0)
+    Qwen3MoeForCausalLM(config).save_pretrained(model_dir)
+    return model_dir
+
+
+def build_or_wait_for_model(model_dir: Path, build: bool, timeout_s: float) -> None:
+    """Build the tiny model into ``model_dir`` (in a side directory renamed into place, so the directory
+    appears complete), or wait up to ``timeout_s`` for another process to do so."""
+    if build:
+        partial_dir = model_dir.with_name(model_dir.name + ".partial")
+        build_tiny_moe_model(partial_dir)
+        os.rename(partial_dir, model_dir)
+        return
+    deadline = time.monotonic() + timeout_s
+    while not model_dir.is_dir():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{model_dir} did not appear within {timeout_s:.0f} s (built by the --build-model run)")
+        time.sleep(0.2)
+
+
+def make_rollout(seed: int = 1) -> dict:
+    """Left-padded prompts, right-padded responses of different lengths, in verl's rollout layout."""
+    from verl_cpu_support import VOCAB
+
+    gen = torch.Generator().manual_seed(seed)
+    prompts = torch.zeros(N_RESPONSES, PROMPT_LEN, dtype=torch.long)
+    responses = torch.zeros(N_RESPONSES, RESPONSE_LEN, dtype=torch.long)
+    prompt_mask = torch.zeros_like(prompts)
+    response_mask = torch.zeros_like(responses)
+    for i, (p, r) in enumerate(zip(PROMPT_LENS, RESPONSE_LENS)):
+        prompts[i, PROMPT_LEN - p :] = torch.randint(3, VOCAB, (p,), generator=gen)
+        prompt_mask[i, PROMPT_LEN - p :] = 1
+        responses[i, :r] = torch.randint(3, VOCAB, (r,), generator=gen)
+        response_mask[i, :r] = 1
+    attention_mask = torch.cat([prompt_mask, response_mask], dim=1)
+    return {
+        "prompts": prompts,
+        "responses": responses,
+        "input_ids": torch.cat([prompts, responses], dim=1),
+        "attention_mask": attention_mask,
+        "position_ids": (attention_mask.cumsum(-1) - 1).clamp(min=0),
+        "response_mask": response_mask,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# config and engine
+
+# both engines: one mini-batch of the 4 responses, fp32, plain SGD with a small lr
+COMMON_OVERRIDES = (
+    f"actor_rollout_ref.actor.ppo_mini_batch_size={N_RESPONSES}",
+    f"actor_rollout_ref.actor.ppo_micro_batch_size_per_gpu={N_RESPONSES}",
+    "actor_rollout_ref.actor.optim.weight_decay=0.0",
+    "actor_rollout_ref.actor.optim.lr=0.01",
+    "actor_rollout_ref.actor.optim.total_training_steps=1",
+)
+
+FSDP2_OVERRIDES = (
+    "actor_rollout_ref.actor.optim.optimizer=SGD",  # a torch.optim class name
+    "+actor_rollout_ref.actor.fsdp_config.mixed_precision={param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}",
+)
+
+_M = "actor_rollout_ref.actor.megatron"
+_T = f"{_M}.override_transformer_config"
+MEGATRON_OVERRIDES = (
+    "model_engine=megatron",
+    "+actor_rollout_ref.model.override_config.attn_implementation=sdpa",
+    "actor_rollout_ref.actor.optim.optimizer=sgd",  # megatron's optimizer name
+    # verl's legacy bridge: its default, Megatron-Bridge, needs transformer-engine
+    f"{_M}.vanilla_mbridge=true",
+    f"{_M}.tensor_model_parallel_size=1",
+    f"{_M}.use_distributed_optimizer=false",
+    f"{_M}.sequence_parallel=false",
+    # bshd batches: megatron's local attention takes no packed sequences
+    f"{_M}.use_remove_padding=false",
+    # plain torch modules and no fused (CUDA / transformer-engine) kernels
+    f"{_T}.attention_backend=local",
+    f"+{_T}.sequence_parallel=false",
+    f"+{_T}.persist_layer_norm=false",
+    f"+{_T}.masked_softmax_fusion=false",
+    f"+{_T}.bias_activation_fusion=false",
+    f"+{_T}.bias_dropout_fusion=false",
+    f"+{_T}.apply_rope_fusion=false",
+    f"+{_T}.gradient_accumulation_fusion=false",
+    # experts as SequentialMLP (grouped GEMM needs CUDA)
+    f"+{_T}.moe_grouped_gemm=false",
+)
+
+
+def compose_configs(model_dir: Path, engine: str, ep: int):
+    """(actor config, model config, rollout temperature) composed from archer's ``aspo_trainer``."""
+    from verl.utils.config import omega_conf_to_dataclass
+
+    if engine == "fsdp2":
+        from verl_cpu_support import compose_engine_config
+
+        cfg = compose_engine_config(model_dir, *COMMON_OVERRIDES, *FSDP2_OVERRIDES)
+    else:
+        from archer.trainer.dry_run import compose_config
+
+        cfg = compose_config(
+            [
+                f"actor_rollout_ref.model.path={model_dir}",
+                *COMMON_OVERRIDES,
+                *MEGATRON_OVERRIDES,
+                f"{_M}.expert_model_parallel_size={ep}",
+            ]
+        )
+    actor_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
+    model_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)
+    actor_config.model_config = model_config
+    if engine == "megatron":
+        # McoreEngineConfig.__post_init__ admits only bfloat16 / float16; fp32 compute keeps the comparison
+        # with FSDP2 at round-off. The dataclass is frozen: set it past its __setattr__.
+        object.__setattr__(actor_config.megatron, "dtype", "float32")
+    return actor_config, model_config, float(cfg.actor_rollout_ref.rollout.temperature)
+
+
+class Actor:
+    """verl's engine plus the loss and batch metadata that verl's actor worker gives it."""
+
+    def __init__(self, model_dir: Path, engine: str, ep: int):
+        import verl.workers.utils.losses as verl_losses
+        from verl.workers.engine import EngineRegistry
+
+        self.config, self.model_config, self.temperature = compose_configs(model_dir, engine, ep)
+        self.engine = EngineRegistry.new(
+            model_type="language_model",
+            backend=self.config.engine.strategy,
+            model_config=self.model_config,
+            engine_config=self.config.engine,
+            optimizer_config=self.config.optim,
+            checkpoint_config=self.config.checkpoint,
+        )
+        self.engine.initialize()
+        # looked up at call time: the ppo_loss that `import verl` replaced with archer's wrapper
+        self.loss_fn = partial(verl_losses.ppo_loss, config=self.config)
+
+    def _no_padding_batch(self, rollout: dict, **tensors):
+        from tensordict import TensorDict
+
+        from verl.utils import tensordict_utils as tu
+        from verl.workers.utils.padding import left_right_2_no_padding
+
+        td = TensorDict({**rollout, **tensors}, batch_size=[rollout["input_ids"].shape[0]])
+        td = left_right_2_no_padding(td)
+        tu.assign_non_tensor(
+            td,
+            temperature=self.temperature,
+            use_remove_padding=self.model_config.use_remove_padding,
+            use_fused_kernels=self.model_config.use_fused_kernels,
+            use_dynamic_bsz=self.config.use_dynamic_bsz,
+            micro_batch_size_per_gpu=self.config.ppo_micro_batch_size_per_gpu,
+            max_token_len_per_gpu=self.config.ppo_max_token_len_per_gpu,
+        )
+        return td
+
+    def log_probs_and_entropy(self, rollout: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded (batch, response_len) log-probs and entropies of the current policy (forward only)."""
+        from verl.utils import tensordict_utils as tu
+        from verl.workers.utils.padding import no_padding_2_padding
+
+        td = self._no_padding_batch(rollout)
+        tu.assign_non_tensor(td, calculate_entropy=True, compute_loss=False)
+        with self.engine.eval_mode():
+            output = self.engine.infer_batch(td, loss_function=None)
+        if not output or not output.get("model_output"):
+            raise RuntimeError("the engine's forward-only pass returned no model output on this rank")
+        model_output = output["model_output"]
+        return (
+            no_padding_2_padding(model_output["log_probs"], td).float(),
+            no_padding_2_padding(model_output["entropy"], td).float(),
+        )
+
+    def update(self, rollout: dict, old_log_probs: torch.Tensor, advantages: torch.Tensor):
+        """One actor update (one mini-batch); returns (reduced metrics, padded outputs of its forward)."""
+        from verl.utils import tensordict_utils as tu
+        from verl.utils.metric import reduce_metrics
+        from verl.workers.utils.padding import no_padding_2_padding
+
+        td = self._no_padding_batch(rollout, old_log_probs=old_log_probs, advantages=advantages)
+        # as RayPPOTrainer._update_actor sets it
+        calculate_entropy = self.config.calculate_entropy or self.config.entropy_coeff != 0.0
+        tu.assign_non_tensor(
+            td,
+            calculate_entropy=calculate_entropy,
+            global_batch_size=N_RESPONSES,
+            compute_loss=True,
+            return_model_output=True,
+        )
+        with self.engine.train_mode():
+            output = self.engine.train_batch(td, loss_function=self.loss_fn)
+        metrics = {k: float(v) for k, v in reduce_metrics(dict(output["metrics"])).items()}
+        model_output = {k: no_padding_2_padding(v, td).float() for k, v in output["model_output"].items()}
+        return metrics, model_output
+
+
+# ---------------------------------------------------------------------------------------------------
+# parameters by HF name
+
+
+def fsdp_parameters(actor: Actor) -> dict[str, torch.Tensor]:
+    """The FSDP2 module's full parameters (transformers' names: fused ``experts.gate_up_proj`` etc.)."""
+    return {
+        name: (p.full_tensor() if hasattr(p, "full_tensor") else p).detach().float().clone()
+        for name, p in actor.engine.module.state_dict().items()
+    }
+
+
+def megatron_local_parameters(actor: Actor) -> dict[str, torch.Tensor]:
+    """This rank's Megatron parameters under HF names (per expert: ``mlp.experts.{g}.gate_proj`` etc.),
+    converted by mbridge's own name mapping and weight format (experts under their global ids)."""
+    from megatron.core.utils import unwrap_model
+
+    bridge = actor.engine.bridge
+    out = {}
+    for chunk in actor.engine.module:
+        model = unwrap_model(chunk)
+        local_to_global = bridge._weight_name_mapping_mcore_local_to_global(model)
+        for local, tensor in model.state_dict().items():
+            if "_extra_state" in local:
+                continue
+            names, tensors = bridge._weight_to_hf_format(local_to_global[local], tensor.detach())
+            out.update({n: t.float().cpu().clone() for n, t in zip(names, tensors)})
+    return out
+
+
+def megatron_expert_placement(actor: Actor) -> dict:
+    """Which experts this rank holds: megatron's EP rank / size and, per layer, the global expert ids of
+    its local experts (from mbridge's local -> global mapping) and the expert module's class."""
+    import re
+
+    from megatron.core import parallel_state as mpu
+    from megatron.core.utils import unwrap_model
+
+    bridge = actor.engine.bridge
+    experts: dict[int, set[int]] = {}
+    local_counts: dict[int, int] = {}
+    module_class = None
+    pattern = re.compile(r"^decoder\.layers\.(\d+)\.mlp\.experts\.local_experts\.(\d+)\.")
+    for chunk in actor.engine.module:
+        model = unwrap_model(chunk)
+        for layer in model.decoder.layers:
+            local_counts[layer.layer_number - 1] = len(layer.mlp.experts.local_experts)
+            module_class = type(layer.mlp.experts).__name__
+        for global_name in bridge._weight_name_mapping_mcore_local_to_global(model).values():
+            match = pattern.match(global_name)
+            if match:
+                experts.setdefault(int(match.group(1)), set()).add(int(match.group(2)))
+    return {
+        "rank": int(torch.distributed.get_rank()),
+        "ep_size": mpu.get_expert_model_parallel_world_size(),
+        "ep_rank": mpu.get_expert_model_parallel_rank(),
+        "dp_size": mpu.get_data_parallel_world_size(),
+        "experts": {layer: sorted(ids) for layer, ids in sorted(experts.items())},
+        "local_expert_counts": local_counts,
+        "expert_module": module_class,
+    }
+
+
+def loss_setup(actor: Actor) -> dict:
+    """What the batch design relies on: the engine class, archer's ppo_loss wrapper, and the ASPO
+    values of the composed actor config."""
+    import verl.workers.utils.losses as verl_losses
+
+    policy_loss = actor.config.policy_loss
+    return {
+        "engine_class": f"{type(actor.engine).__module__}.{type(actor.engine).__qualname__}",
+        "ppo_loss_wrapped_by_archer": bool(getattr(verl_losses.ppo_loss, "__archer_wrapped__", False)),
+        "loss_mode": policy_loss.loss_mode,
+        "calculate_entropy": bool(actor.config.calculate_entropy),
+        "clip_ratio": (actor.config.clip_ratio_low, actor.config.clip_ratio_high),
+        "high_entropy_clip_ratio": (policy_loss.high_entropy_clip_ratio_low, policy_loss.high_entropy_clip_ratio_high),
+        "entropy_quantile": policy_loss.entropy_quantile,
+        "entropy_quantile_scope": policy_loss.entropy_quantile_scope,
+        "dual_clip_c": policy_loss.dual_clip_c,
+        "negative_dual_clip": policy_loss.negative_dual_clip,
+    }
+
+
+def gathered(obj):
+    """``obj`` of every rank, in rank order."""
+    import torch.distributed as dist
+
+    parts = [None] * dist.get_world_size()
+    dist.all_gather_object(parts, obj)
+    return parts
+
+
+def parameters(actor: Actor, engine: str) -> tuple[dict[str, torch.Tensor], float]:
+    """All parameters by HF name, and the largest difference between ranks on the names several hold
+    (the dense layers' data-parallel replicas; 0.0 for FSDP2's one process)."""
+    if engine == "fsdp2":
+        return fsdp_parameters(actor), 0.0
+    parts = gathered(megatron_local_parameters(actor))
+    merged: dict[str, torch.Tensor] = {}
+    replica_diff = 0.0
+    for part in parts:
+        for name, tensor in part.items():
+            if name in merged:
+                replica_diff = max(replica_diff, (merged[name] - tensor).abs().max().item())
+            else:
+                merged[name] = tensor
+    return merged, replica_diff
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--engine", choices=("fsdp2", "megatron"), required=True)
+    parser.add_argument("--ep", type=int, default=1, help="expert-parallel size (megatron)")
+    parser.add_argument("--rank", type=int, default=0)
+    parser.add_argument("--world-size", type=int, default=1)
+    parser.add_argument("--init-file", type=Path, required=True, help="gloo file-store path (shared by the ranks)")
+    parser.add_argument("--model-dir", type=Path, required=True, help="the tiny model (see --build-model)")
+    parser.add_argument("--build-model", action="store_true", help="build the tiny model into --model-dir first")
+    parser.add_argument(
+        "--model-timeout", type=float, default=120.0, help="without --build-model: seconds to wait for --model-dir"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="result file (written by rank 0)")
+    args = parser.parse_args(argv)
+
+    import torch.distributed as dist
+
+    import verl  # noqa: F401  (loads archer's verl plugin: loss_mode=aspo and the wrapped ppo_loss)
+    from verl_cpu_support import init_gloo, use_cpu_platform
+
+    use_cpu_platform()
+    patches: list[str] = []
+    if args.engine == "megatron":
+        from megatron_cpu_support import apply_cpu_patches
+
+        patches = list(apply_cpu_patches())
+    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
+    init_gloo(args.init_file, args.rank, args.world_size)
+    build_or_wait_for_model(args.model_dir, args.build_model, args.model_timeout)
+
+    t0 = time.perf_counter()
+    actor = Actor(args.model_dir, args.engine, args.ep)
+    t_init = time.perf_counter() - t0
+
+    rollout = make_rollout()
+    response_mask = rollout["response_mask"]
+    advantages = torch.tensor(ADVANTAGES)[:, None] * response_mask.float()
+    before, _ = parameters(actor, args.engine)
+
+    t0 = time.perf_counter()
+    log_probs, entropy = actor.log_probs_and_entropy(rollout)
+    t_forward = time.perf_counter() - t0
+    # one set of old log-probs for every rank (the replicas compute the same; rank 0's is the one written)
+    dist.broadcast(log_probs, src=0)
+    dist.broadcast(entropy, src=0)
+    old_log_probs = log_probs - torch.tensor(OFF_POLICY_RATIOS).log()[:, None]
+
+    t0 = time.perf_counter()
+    metrics, update_output = actor.update(rollout, old_log_probs, advantages)
+    t_update = time.perf_counter() - t0
+    after, replica_diff = parameters(actor, args.engine)
+
+    placement = gathered(megatron_expert_placement(actor)) if args.engine == "megatron" else None
+    rank_metrics = gathered(metrics)
+    if args.rank == 0:
+        result = {
+            "engine": args.engine,
+            "ep": args.ep,
+            "world_size": args.world_size,
+            "mask": response_mask.bool(),
+            "log_probs": log_probs,
+            "entropy": entropy,
+            "update_output": update_output,
+            "metrics": metrics,
+            "rank_metrics": rank_metrics,
+            "before": before,
+            "after": after,
+            "replica_max_diff": replica_diff,
+            "expert_placement": placement,
+            "setup": loss_setup(actor),
+            "patches": patches,
+            "times": {"init": t_init, "forward": t_forward, "update": t_update},
+        }
+        torch.save(result, args.out)
+        print(f"[{args.engine}] init {t_init:.2f}s forward {t_forward:.3f}s update {t_update:.3f}s", flush=True)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()
+    # The result file is written and closed. Skip the interpreter's teardown: unloading torch, verl and
+    # megatron takes 2-5 s per process on a small CPU host, a good part of this test's wall time.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

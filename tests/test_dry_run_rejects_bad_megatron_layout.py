@@ -40,3 +40,31 @@ def test_batch_is_checked_against_data_parallel_ranks_not_gpus():
     with pytest.raises(dry_run.DryRunError, match=r"= 3 responses per step must be divisible by the 2 data-parallel ranks"):
         validate(f"{M}.tensor_model_parallel_size=4", "data.train_batch_size=3", "actor_rollout_ref.rollout.n=1",
                  "actor_rollout_ref.actor.ppo_mini_batch_size=1")
+
+
+def config_only_moe_model(model_dir, experts: int):
+    """A local Qwen3-MoE dir with what verl's HFModelConfig reads (config.json, tokenizer), no weights."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast, Qwen3MoeConfig
+
+    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, **{f"w{i}": i for i in range(3, 64)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>").save_pretrained(model_dir)
+    Qwen3MoeConfig(vocab_size=64, hidden_size=32, intermediate_size=64, moe_intermediate_size=16, num_experts=experts,
+                   num_experts_per_tok=2, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                   head_dim=8, pad_token_id=0, eos_token_id=1, bos_token_id=2,
+                   architectures=["Qwen3MoeForCausalLM"]).save_pretrained(model_dir)
+    return model_dir
+
+
+def test_expert_parallel_size_must_divide_the_models_experts(tmp_path):
+    from archer.trainer.config_checks import check_experts_divide
+
+    model = config_only_moe_model(tmp_path / "moe", experts=4)
+    ok = dry_run.compose_config([*BASE, f"actor_rollout_ref.model.path={model}", f"{M}.expert_model_parallel_size=4"])
+    check_experts_divide(ok, dry_run.check_model(ok, allow_download=False).hf_config)
+    # the dry run itself loads the model's config and rejects EP 8 for 4 experts
+    data = [f"data.train_files=['{tmp_path}/train/math.parquet']", f"data.val_files=['{tmp_path}/eval/math500.parquet']"]
+    with pytest.raises(dry_run.DryRunError, match=r"expert_model_parallel_size=8 does not divide the 4 experts per layer"):
+        dry_run.run([*BASE, *data, f"actor_rollout_ref.model.path={model}", f"{M}.expert_model_parallel_size=8"])

@@ -15,6 +15,8 @@ the driver before Ray starts (:func:`archer.trainer.main.check_config`) and in t
   (verl checks it only without dynamic batching);
 * :func:`check_megatron_layout` -- with ``model_engine=megatron``, the tensor / pipeline / context and
   expert parallel sizes tile the GPUs (Megatron checks it only when its process groups start, on the nodes);
+* :func:`check_experts_divide` -- given the model's HF config, the expert parallel size divides its number
+  of experts (Megatron asserts it while building the model, on the nodes);
 * :func:`check_aspo_entropy` -- the entropy-dependent eps of ``loss_mode=aspo`` needs
   ``actor.calculate_entropy``.
 """
@@ -30,7 +32,7 @@ import typing
 from typing import Any, Iterator, Optional
 
 __all__ = ["ConfigError", "check_loss_mode", "check_value_types", "check_aspo_entropy", "check_batch_divides_gpus",
-           "check_megatron_layout", "check_all"]
+           "check_megatron_layout", "check_experts_divide", "check_all"]
 
 LOSS_MODE_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 
@@ -262,6 +264,29 @@ def check_megatron_layout(config) -> None:
             f"{MEGATRON_KEY}: expert_model_parallel_size x expert_tensor_parallel_size = {ep} x {etp} = {ep * etp} "
             f"must divide the {per_stage} GPUs of a pipeline stage ({n_gpus} GPUs / pipeline_model_parallel_size "
             f"{pp}; TRAIN_EP, TRAIN_ETP in the launchers)"
+        )
+
+
+def check_experts_divide(config, hf_config) -> None:
+    """The experts of a mixture-of-experts model (``num_experts``, Mixtral's ``num_local_experts``) split
+    evenly over ``expert_model_parallel_size`` ranks; a dense model with EP > 1 is a mistake too."""
+    sizes = _megatron_sizes(config)
+    if sizes is None:
+        return
+    ep = sizes["expert_model_parallel_size"]
+    experts = getattr(hf_config, "num_experts", None) or getattr(hf_config, "num_local_experts", None)
+    model = config.actor_rollout_ref.model.path
+    if not experts:
+        if ep > 1:
+            raise ConfigError(
+                f"{MEGATRON_KEY}.expert_model_parallel_size={ep} but {model} has no experts (a dense model): "
+                f"set it to 1 (TRAIN_EP=1)"
+            )
+        return
+    if int(experts) % ep:
+        raise ConfigError(
+            f"{MEGATRON_KEY}.expert_model_parallel_size={ep} does not divide the {experts} experts per layer of "
+            f"{model} (TRAIN_EP in the launchers)"
         )
 
 

@@ -11,7 +11,8 @@ then runs, in order:
    ``validate_config``), and instantiates every config dataclass verl's v1 trainer and its workers build
    from this config: actor (with archer's ``AspoPolicyLossConfig`` through its ``_target_``), reference,
    rollout, checkpoint engine, critic (if used), algorithm, sandbox-fusion, reward model
-   (if enabled), distillation (if enabled), and the model's ``HFModelConfig`` when the model is on disk;
+   (if enabled), distillation (if enabled), and the model's ``HFModelConfig`` when the model is on disk
+   (then, with ``model_engine=megatron``, also that the expert parallel size divides the model's experts);
 3. loads the reward manager and the custom reward function through verl's loader
    (``verl.trainer.ppo.reward.load_reward_manager``), which also checks the DAPO overlong-buffer keys, and
    checks that ``algorithm.filter_groups.metric`` is a key the reward returns;
@@ -410,7 +411,14 @@ def run(overrides: Iterable[str], *, preflight: bool = False):
     """All checks; returns the composed config. Raises DryRunError (or hydra's errors on composition)."""
     cfg = compose_config(list(overrides))
     validate_with_verl(cfg)
-    check_model(cfg, allow_download=preflight)
+    hf = check_model(cfg, allow_download=preflight)
+    if hf is not None:
+        from archer.trainer.config_checks import ConfigError, check_experts_divide
+
+        try:
+            check_experts_divide(cfg, hf.hf_config)
+        except ConfigError as exc:
+            raise DryRunError(str(exc)) from exc
     manager = load_reward(cfg)
     check_filter_groups(cfg)
     check_data(cfg, prepare_missing=preflight)

@@ -49,6 +49,54 @@ def run_launcher(task: str, *args: str, timeout: int = 300, **env: str) -> subpr
     )
 
 
+# dry runs of the launchers shared by the test files of one pytest session: each distinct (script, env) is run
+# once, with the same empty DATA_DIR (a fresh clone without data)
+_DRY_RUNS: dict[tuple, subprocess.CompletedProcess] = {}
+_EMPTY_DATA_DIR: list[Path] = []
+
+
+def empty_data_dir() -> Path:
+    """The session's empty DATA_DIR for the shared dry runs (removed when the session's process exits)."""
+    if not _EMPTY_DATA_DIR:
+        import atexit
+        import shutil
+        import tempfile
+
+        path = Path(tempfile.mkdtemp(prefix="archer-dry-run-data-"))
+        atexit.register(shutil.rmtree, path, True)
+        _EMPTY_DATA_DIR.append(path)
+    return _EMPTY_DATA_DIR[0]
+
+
+def dry_runs(requests: dict[str, tuple[str, dict[str, str]]], parallel: int = 2,
+             timeout: int = 600) -> dict[str, subprocess.CompletedProcess]:
+    """``bash scripts/<script> --dry-run`` with ``DATA_DIR=empty_data_dir()`` and ENV for each named
+    (script, ENV): the ones not yet run in this session start ``parallel`` at a time; results are kept for
+    the session (a dry run is a python process composing verl's config: ~15 s of one core)."""
+    def key(script: str, env: dict[str, str]) -> tuple:
+        return (script, tuple(sorted(env.items())))
+
+    todo = list(dict.fromkeys(key(s, e) for s, e in requests.values() if key(s, e) not in _DRY_RUNS))
+    running: list[tuple[tuple, subprocess.Popen]] = []
+
+    def finish(item):
+        k, proc = item
+        stdout, stderr = proc.communicate(timeout=timeout)
+        _DRY_RUNS[k] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+    for k in todo:
+        script, env = k[0], dict(k[1])
+        if len(running) >= parallel:
+            finish(running.pop(0))
+        proc = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run"], cwd=REPO_ROOT,
+                                env=launcher_env(DATA_DIR=str(empty_data_dir()), **env),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        running.append((k, proc))
+    for item in running:
+        finish(item)
+    return {name: _DRY_RUNS[key(s, e)] for name, (s, e) in requests.items()}
+
+
 def get(config: dict, key: str) -> Any:
     """The value at a dotted key path of a plain nested dict; KeyError names the missing part."""
     node = config

@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from launcher_support import REPO_ROOT, get, launcher_env, run_launcher
+from launcher_support import REPO_ROOT, dry_runs, get, launcher_env
 
 SCRIPT = REPO_ROOT / "scripts" / "install_gpu.sh"
 PY = "/opt/venv/bin/python"
@@ -100,17 +100,23 @@ def test_requirements_is_verls_fsdp_extra_without_flash_attn():
     assert "FLASH_ATTN_PIN=flash-attn==2.8.3" in SCRIPT.read_text()
 
 
-def test_flash_attn_0_dry_run_uses_sdpa_attention(tmp_path):
-    proc = run_launcher("math", "--dry-run", FLASH_ATTN="0", DATA_DIR=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    config = yaml.safe_load(proc.stdout)
+@pytest.fixture(scope="module")
+def launcher_configs() -> dict[str, dict]:
+    """The two dry runs of this file, run side by side (launcher_support.dry_runs)."""
+    procs = dry_runs({"flash_attn_0": ("run_aspo_math.sh", {"FLASH_ATTN": "0"}),
+                      "keep_all": ("run_aspo_math.sh", {"MAX_CKPT_TO_KEEP": "0"})})
+    for name, proc in procs.items():
+        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
+    return {name: yaml.safe_load(proc.stdout) for name, proc in procs.items()}
+
+
+def test_flash_attn_0_dry_run_uses_sdpa_attention(launcher_configs):
+    config = launcher_configs["flash_attn_0"]
     assert get(config, "actor_rollout_ref.model.override_config.attn_implementation") == "sdpa"
 
 
-def test_max_ckpt_to_keep_sets_both_retention_keys(tmp_path):
-    proc = run_launcher("math", "--dry-run", MAX_CKPT_TO_KEEP="0", DATA_DIR=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    config = yaml.safe_load(proc.stdout)
+def test_max_ckpt_to_keep_sets_both_retention_keys(launcher_configs):
+    config = launcher_configs["keep_all"]
     assert get(config, "trainer.max_actor_ckpt_to_keep") == 0
     assert get(config, "trainer.max_critic_ckpt_to_keep") == 0
     with pytest.raises(KeyError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from launcher_support import get, run_launcher
+from launcher_support import dry_runs, empty_data_dir, get
 
 # the table, written out by hand: key path in the printed config -> value
 TABLE = {
@@ -90,10 +90,10 @@ TASKS = {
 
 
 @pytest.fixture(scope="module", params=sorted(TASKS))
-def dry_run(request, tmp_path_factory):
-    data_dir = tmp_path_factory.mktemp(f"data_{request.param}")  # empty: a fresh clone without data
-    proc = run_launcher(request.param, "--dry-run", DATA_DIR=str(data_dir))
-    return request.param, data_dir, proc
+def dry_run(request):
+    # both tasks at once, shared with the other launcher tests; DATA_DIR empty: a fresh clone without data
+    procs = dry_runs({task: (f"run_aspo_{task}.sh", {}) for task in TASKS})
+    return request.param, empty_data_dir(), procs[request.param]
 
 
 def test_dry_run_exits_0_without_data_or_gpu(dry_run):

@@ -4,12 +4,10 @@ batch, optimiser, rollout, reward, filtering and KL."""
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import yaml
 
-from launcher_support import REPO_ROOT, launcher_env
+from launcher_support import dry_runs
 
 pytestmark = pytest.mark.slow
 
@@ -32,19 +30,20 @@ def flatten(node, prefix=""):
     return {prefix: node}
 
 
-def dry_run(script: str, data_dir) -> dict:
-    proc = subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / script), "--dry-run"],
-        cwd=REPO_ROOT, env=launcher_env(DATA_DIR=str(data_dir)), capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return flatten(yaml.safe_load(proc.stdout))
+@pytest.fixture(scope="module")
+def configs() -> dict[str, dict]:
+    """The four dry runs, two at a time (the ASPO ones are shared with the other launcher tests)."""
+    names = {f"{kind}_{task}": (f"run_{kind}_{task}.sh", {}) for kind in ("aspo", "grpo") for task in ("math", "code")}
+    out = {}
+    for name, proc in dry_runs(names).items():
+        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
+        out[name] = flatten(yaml.safe_load(proc.stdout))
+    return out
 
 
 @pytest.mark.parametrize("task", ["math", "code"])
-def test_grpo_twin_differs_from_aspo_only_in_the_policy_loss_mode(task, tmp_path):
-    aspo = dry_run(f"run_aspo_{task}.sh", tmp_path)
-    grpo = dry_run(f"run_grpo_{task}.sh", tmp_path)
+def test_grpo_twin_differs_from_aspo_only_in_the_policy_loss_mode(task, configs):
+    aspo, grpo = configs[f"aspo_{task}"], configs[f"grpo_{task}"]
     assert set(aspo) == set(grpo)
     differ = {k for k in aspo if aspo[k] != grpo[k]}
     assert differ == {"actor_rollout_ref.actor.policy_loss.loss_mode"} | RUN_NAME_KEYS, differ

@@ -4,12 +4,10 @@ sequence parallelism; qwen3-30b-a3b switches to verl's Megatron engine with expe
 
 from __future__ import annotations
 
-import subprocess
-
 import pytest
 import yaml
 
-from launcher_support import REPO_ROOT, launcher_env, run_launcher
+from launcher_support import dry_runs, run_launcher
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +20,7 @@ RUN_NAME_KEYS = {
 }
 # verl interpolates the model path into these
 MODEL_KEYS = {"actor_rollout_ref.model.path", "actor_rollout_ref.rollout.prometheus.served_model_name"}
-# (script, MODEL) -> its dry run; all started at once (each is a python process composing verl's config)
+# (script, MODEL) -> its dry run (launcher_support.dry_runs: two at a time, shared across test files)
 RUNS = {
     "default": ("run_aspo_math.sh", None),
     "qwen3-4b": ("run_aspo_math.sh", "qwen3-4b"),
@@ -41,18 +39,12 @@ def flatten(node, prefix=""):
 
 
 @pytest.fixture(scope="module")
-def configs(tmp_path_factory) -> dict[str, dict]:
-    data_dir = tmp_path_factory.mktemp("data")
-    procs = {}
-    for name, (script, model) in RUNS.items():
-        env = launcher_env(DATA_DIR=str(data_dir), **({"MODEL": model} if model else {}))
-        procs[name] = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run"], cwd=REPO_ROOT,
-                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def configs() -> dict[str, dict]:
+    requests = {name: (script, {"MODEL": model} if model else {}) for name, (script, model) in RUNS.items()}
     out = {}
-    for name, proc in procs.items():
-        stdout, stderr = proc.communicate(timeout=600)
-        assert proc.returncode == 0, f"{name}: {stderr[-3000:]}"
-        out[name] = flatten(yaml.safe_load(stdout))
+    for name, proc in dry_runs(requests).items():
+        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
+        out[name] = flatten(yaml.safe_load(proc.stdout))
     return out
 
 

@@ -309,9 +309,9 @@ def compare(
 
 def _check_some_panel(panels, runs) -> None:
     """Fail before writing anything when no selected panel has data (write_dynamics would fail later)."""
-    from archer.plot.panels import _run_lines
+    from archer.plot.panels import run_lines
 
-    if not any(_run_lines(panel, run, i)[0] for panel in panels for i, run in enumerate(runs)):
+    if not any(run_lines(panel, run, i)[0] for panel in panels for i, run in enumerate(runs)):
         keys = ", ".join(p.key for p in panels)
         raise CompareInputError(f"no training-dynamics figure possible: no run logged a metric of the panels ({keys})")
 
@@ -372,13 +372,13 @@ def _differs_note(methods: list[Method]) -> str | None:
 def _left_out(methods: list[Method], keys: list[str]) -> dict[str, list[str]]:
     """{panel key: ["run X left out (why)", ...]} for the panels drawn, so a reader sees why GRPO is absent
     from the ASPO-only panels (verl's vanilla loss does not log those metrics)."""
-    from archer.plot.panels import _run_lines, panels_by_key
+    from archer.plot.panels import run_lines, panels_by_key
 
     runs = [m.run for m in methods if m.run is not None]
     notes: dict[str, list[str]] = {}
     for panel in panels_by_key(keys):
         for index, run in enumerate(runs):
-            lines, reasons = _run_lines(panel, run, index)
+            lines, reasons = run_lines(panel, run, index)
             if not lines:
                 notes.setdefault(panel.key, []).append(f"{run.label} not on this panel: {'; '.join(reasons)}")
     return notes

@@ -142,7 +142,9 @@ def _join(label: str, legend: str) -> str:
     return f"{label}: {legend}" if legend else label
 
 
-def _run_lines(panel: Panel, run: Run, index: int) -> tuple[list[Line], list[str]]:
+def run_lines(panel: Panel, run: Run, index: int) -> tuple[list[Line], list[str]]:
+    """The lines one run contributes to a panel, and why any of its series has none (the compare figures
+    and the plot panels both draw from this)."""
     lines: list[Line] = []
     reasons: list[str] = []
     logged = run.table["metric"].unique()
@@ -177,7 +179,7 @@ def collect(panel: Panel, runs: list[Run]) -> PanelData:
     """The lines each run contributes to ``panel``; a run with none is noted (stderr) and left out."""
     data = PanelData(panel)
     for index, run in enumerate(runs):
-        lines, reasons = _run_lines(panel, run, index)
+        lines, reasons = run_lines(panel, run, index)
         if lines:
             data.lines.extend(lines)
         else:

@@ -14,6 +14,14 @@ aspo_elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 aspo_smoke_prepare() {
   REPO_ROOT=${REPO_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
+  # the profile trains its own tiny Qwen2 with verl's FSDP engine on one CPU "GPU": a model preset's engine
+  # and parallel settings (docs/models.md) cannot apply
+  if [ -n "${MODEL:-}" ] && [ "$MODEL" != r1-distill-qwen-1.5b ]; then
+    aspo_die "MODEL=$MODEL: --smoke trains its own tiny model on CPU with the FSDP engine; unset MODEL (check a preset with --dry-run instead)"
+  fi
+  if [ "${ENGINE:-fsdp}" != fsdp ]; then
+    aspo_die "ENGINE=$ENGINE: --smoke runs verl's FSDP engine on CPU; unset ENGINE (the Megatron engine's CPU check is tests/test_aspo_megatron_moe_ep2_matches_fsdp.py)"
+  fi
   local started
   started=$(aspo_now)
   # a fresh machine: .venv with the CPU requirements, as scripts/test.sh does (PYTHON set = use it as is)

@@ -127,3 +127,10 @@ def test_engine_settings_of_the_other_engine_are_rejected_before_python_starts(e
     proc = run_launcher("math", "--dry-run", **env)
     assert proc.returncode == 1
     assert message in proc.stderr
+
+
+@pytest.mark.parametrize("env", [{"MODEL": "qwen3-30b-a3b"}, {"ENGINE": "megatron"}])
+def test_smoke_profile_refuses_a_model_preset_or_the_megatron_engine(env):
+    proc = run_launcher("math", "--smoke", timeout=60, **env)
+    assert proc.returncode == 1
+    assert "--smoke" in proc.stderr and ("unset MODEL" in proc.stderr or "unset ENGINE" in proc.stderr)

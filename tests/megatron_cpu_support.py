@@ -220,7 +220,9 @@ def use_local_layer_spec_in_mbridge() -> None:
 
 _LAYERNORM_NAME = re.compile(r"^decoder\.layers\.(\d+)\.(input_layernorm|pre_mlp_layernorm)\.weight$")
 _LOCAL_EXPERT = re.compile(r"\.mlp\.experts\.local_experts\.(\d+)\.")
-_LOCAL_EXPERT_WEIGHT = re.compile(r"^decoder\.layers\.(\d+)\.mlp\.experts\.local_experts\.(\d+)\.linear_fc([12])\.weight$")
+_LOCAL_EXPERT_WEIGHT = re.compile(
+    r"^decoder\.layers\.(\d+)\.mlp\.experts\.local_experts\.(\d+)\.linear_fc([12])\.weight$"
+)
 
 
 def map_local_spec_layernorm_names() -> None:

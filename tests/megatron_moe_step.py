@@ -436,7 +436,6 @@ def main(argv=None) -> None:
         from megatron_cpu_support import apply_cpu_patches
 
         patches = list(apply_cpu_patches())
-    os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     init_gloo(args.init_file, args.rank, args.world_size)
     build_or_wait_for_model(args.model_dir, args.build_model, args.model_timeout)
 

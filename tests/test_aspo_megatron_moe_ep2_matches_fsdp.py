@@ -89,6 +89,7 @@ def _run_all(jobs: list[tuple[str, list[str], dict, Path]], timeout_s: float) ->
     """Start every job at once and wait for all; as soon as one fails, or at the timeout, stop the rest
     and fail with the tail of each job's log."""
     procs = []
+    stopped = set()
     timed_out = False
     try:
         for _, argv, env, log in jobs:
@@ -104,17 +105,22 @@ def _run_all(jobs: list[tuple[str, list[str], dict, Path]], timeout_s: float) ->
                 break
             time.sleep(0.2)
     finally:
-        for proc in procs:
+        for index, proc in enumerate(procs):
             if proc.poll() is None:
+                stopped.add(index)
                 proc.kill()
                 proc.wait()
-    failed = [name for (name, *_), proc in zip(jobs, procs) if proc.returncode != 0]
+    failed = [
+        name
+        for index, ((name, *_), proc) in enumerate(zip(jobs, procs))
+        if proc.returncode != 0 and index not in stopped
+    ]
     if timed_out or failed:
         what = f"did not finish within {timeout_s:.0f} s" if timed_out else f"failed: {', '.join(failed)}"
         tails = "\n".join(
-            f"----- {name} (exit {proc.returncode}), last lines of {log}:\n"
-            + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-            for (name, _, _, log), proc in zip(jobs, procs)
+            f"----- {name} ({'stopped by the test' if index in stopped else f'exit {proc.returncode}'}), "
+            f"last lines of {log}:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+            for index, ((name, _, _, log), proc) in enumerate(zip(jobs, procs))
         )
         pytest.fail(f"the engine runs {what}\n{tails}", pytrace=False)
 
@@ -288,7 +294,9 @@ def test_megatron_ep2_parameter_updates_match_fsdp2_dense_and_per_expert(runs):
 
     fsdp, megatron = runs.fsdp, runs.megatron
     fused = {
-        f"model.layers.{layer}.mlp.experts.{part}" for layer in range(NUM_LAYERS) for part in ("gate_up_proj", "down_proj")
+        f"model.layers.{layer}.mlp.experts.{part}"
+        for layer in range(NUM_LAYERS)
+        for part in ("gate_up_proj", "down_proj")
     }
     per_expert = {
         name for layer in range(NUM_LAYERS) for expert in range(NUM_EXPERTS) for name in expert_names(layer, expert)

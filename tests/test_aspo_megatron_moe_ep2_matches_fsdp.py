@@ -37,6 +37,7 @@ import torch
 TESTS = Path(__file__).resolve().parent
 DRIVER = TESTS / "megatron_moe_step.py"
 RUN_TIMEOUT_S = 300
+DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 # archer2 preset values the batch design relies on (checked against each run's composed config)
 EPS = 0.2
@@ -134,7 +135,10 @@ def runs(tmp_path_factory):
     """
     tmp = tmp_path_factory.mktemp("megatron_moe_ep2")
     model_dir = tmp / "model"
-    base_env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    # each process gets its rank on the command line; torch.distributed variables that another test may
+    # have left in this process's environment must not reach them
+    inherited = {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV}
+    base_env = {**inherited, "OMP_NUM_THREADS": "1"}
     fsdp_env = {**base_env, "PYTHONPATH": _pythonpath(TESTS)}
     megatron_env = {**base_env, "PYTHONPATH": _pythonpath(megatron_cpu_path(), TESTS)}
     common = [sys.executable, str(DRIVER), "--model-dir", str(model_dir)]

@@ -68,15 +68,16 @@ def empty_data_dir() -> Path:
     return _EMPTY_DATA_DIR[0]
 
 
-def dry_runs(requests: dict[str, tuple[str, dict[str, str]]], parallel: int = 2,
-             timeout: int = 600) -> dict[str, subprocess.CompletedProcess]:
-    """``bash scripts/<script> --dry-run`` with ``DATA_DIR=empty_data_dir()`` and ENV for each named
-    (script, ENV): the ones not yet run in this session start ``parallel`` at a time; results are kept for
-    the session (a dry run is a python process composing verl's config: ~15 s of one core)."""
-    def key(script: str, env: dict[str, str]) -> tuple:
-        return (script, tuple(sorted(env.items())))
+def dry_runs(requests: dict[str, tuple], parallel: int = 2, timeout: int = 600) -> dict[str, subprocess.CompletedProcess]:
+    """``bash scripts/<script> --dry-run [ARGS]`` for each named ``(script, ENV)`` or ``(script, ENV, ARGS)``,
+    with ``DATA_DIR=empty_data_dir()`` unless ENV sets it: the ones not yet run in this session start
+    ``parallel`` at a time; results are kept for the session (a dry run is a python process composing verl's
+    config: ~15 s of one core)."""
+    def key(request: tuple) -> tuple:
+        script, env, *rest = request
+        return (script, tuple(sorted(env.items())), tuple(rest[0] if rest else ()))
 
-    todo = list(dict.fromkeys(key(s, e) for s, e in requests.values() if key(s, e) not in _DRY_RUNS))
+    todo = list(dict.fromkeys(key(r) for r in requests.values() if key(r) not in _DRY_RUNS))
     running: list[tuple[tuple, subprocess.Popen]] = []
 
     def finish(item):
@@ -85,16 +86,15 @@ def dry_runs(requests: dict[str, tuple[str, dict[str, str]]], parallel: int = 2,
         _DRY_RUNS[k] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
     for k in todo:
-        script, env = k[0], dict(k[1])
+        script, env, args = k[0], {"DATA_DIR": str(empty_data_dir()), **dict(k[1])}, list(k[2])
         if len(running) >= parallel:
             finish(running.pop(0))
-        proc = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run"], cwd=REPO_ROOT,
-                                env=launcher_env(DATA_DIR=str(empty_data_dir()), **env),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run", *args], cwd=REPO_ROOT,
+                                env=launcher_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         running.append((k, proc))
     for item in running:
         finish(item)
-    return {name: _DRY_RUNS[key(s, e)] for name, (s, e) in requests.items()}
+    return {name: _DRY_RUNS[key(r)] for name, r in requests.items()}
 
 
 def get(config: dict, key: str) -> Any:

@@ -6,21 +6,31 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from launcher_support import build_config_only_model, get, run_launcher, write_verl_parquet
+from launcher_support import build_config_only_model, dry_runs, get, run_launcher, write_verl_parquet
 
 
 @pytest.fixture(scope="module")
-def overridden(tmp_path_factory):
+def runs(tmp_path_factory):
+    """This file's three dry runs, side by side (launcher_support.dry_runs)."""
     tmp = tmp_path_factory.mktemp("overrides")
     model = build_config_only_model(tmp / "model")
     data = tmp / "data"
     write_verl_parquet(data / "train" / "math.parquet", "deepscaler", ["1", "2", "3"])
     write_verl_parquet(data / "eval" / "aime2024.parquet", "aime2024", ["4", "5"])
-    proc = run_launcher(
-        "math", "--dry-run", "trainer.save_freq=5", "actor_rollout_ref.rollout.n=8",
-        LR="2e-6", SAVE_FREQ="7", MAX_RESPONSE_LENGTH="4096", MODEL_PATH=str(model), DATA_DIR=str(data),
-        VAL_SETS="aime2024", WANDB_MODE="offline",
-    )
+    env = dict(LR="2e-6", SAVE_FREQ="7", MAX_RESPONSE_LENGTH="4096", MODEL_PATH=str(model), DATA_DIR=str(data),
+               VAL_SETS="aime2024", WANDB_MODE="offline")
+    procs = dry_runs({
+        "overridden": ("run_aspo_math.sh", env, ["trainer.save_freq=5", "actor_rollout_ref.rollout.n=8"]),
+        "unknown_key": ("run_aspo_code.sh", {}, ["trainer.no_such_key=1"]),
+        "invalid_value": ("run_aspo_math.sh", {}, ["actor_rollout_ref.actor.policy_loss.dual_clip_c=0.5"]),
+    })
+    return procs, model, data
+
+
+@pytest.fixture(scope="module")
+def overridden(runs):
+    procs, model, data = runs
+    proc = procs["overridden"]
     assert proc.returncode == 0, proc.stderr[-3000:]
     return yaml.safe_load(proc.stdout), proc.stderr, model, data
 
@@ -58,17 +68,15 @@ def test_existing_data_files_are_validated(overridden):
     assert f"{data / 'eval' / 'aime2024.parquet'}: 2 rows, sources {{'aime2024': 2}}" in stderr
 
 
-def test_unknown_key_fails_with_hydras_message(tmp_path):
-    proc = run_launcher("code", "--dry-run", "trainer.no_such_key=1", DATA_DIR=str(tmp_path))
+def test_unknown_key_fails_with_hydras_message(runs):
+    proc = runs[0]["unknown_key"]
     assert proc.returncode == 2
     assert "Could not override 'trainer.no_such_key'" in proc.stderr
     assert proc.stdout == ""
 
 
-def test_invalid_value_fails_naming_the_key(tmp_path):
-    proc = run_launcher(
-        "math", "--dry-run", "actor_rollout_ref.actor.policy_loss.dual_clip_c=0.5", DATA_DIR=str(tmp_path)
-    )
+def test_invalid_value_fails_naming_the_key(runs):
+    proc = runs[0]["invalid_value"]
     assert proc.returncode == 1
     assert "actor_rollout_ref.actor.policy_loss.dual_clip_c must be a number > 1, got 0.5" in proc.stderr
     assert proc.stdout == ""

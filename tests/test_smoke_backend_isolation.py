@@ -43,21 +43,28 @@ SMOKE_ENV = ("VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_ENGINE_DEVICE",
              "ARCHER_SMOKE_REWARD_TRACE")
 
 
-def _snapshot(**env: str) -> dict:
+def _start_snapshot(**env: str) -> subprocess.Popen:
     clean = {k: v for k, v in os.environ.items() if k not in SMOKE_ENV}
     clean.update(env)
-    done = subprocess.run([sys.executable, "-c", SNAPSHOT], env=clean, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, "-c", SNAPSHOT], env=clean, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _result(proc: subprocess.Popen) -> dict:
+    stdout, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr[-3000:]
+    return json.loads(stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")
 def snapshots() -> dict[str, dict]:
-    return {
-        "gpu_path": _snapshot(),  # archer installed, its plugin loaded by verl, no smoke env
-        "verl_alone": _snapshot(VERL_USE_EXTERNAL_PLUGINS="none"),
-        "smoke": _snapshot(VERL_USE_EXTERNAL_MODULES="archer.smoke.backend", VERL_PLATFORM="cpu"),
+    # three fresh interpreters, side by side (each mostly imports verl)
+    procs = {
+        "gpu_path": _start_snapshot(),  # archer installed, its plugin loaded by verl, no smoke env
+        "verl_alone": _start_snapshot(VERL_USE_EXTERNAL_PLUGINS="none"),
+        "smoke": _start_snapshot(VERL_USE_EXTERNAL_MODULES="archer.smoke.backend", VERL_PLATFORM="cpu"),
     }
+    return {name: _result(proc) for name, proc in procs.items()}
 
 
 def test_plain_import_verl_loads_archer_but_not_the_smoke_backend(snapshots):

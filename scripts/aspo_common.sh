@@ -527,7 +527,7 @@ aspo_check_ray_cluster() {
 # ---------------------------------------------------------------------------------------------------
 
 aspo_main() {
-  local dry_run=0 smoke=0 extra=()
+  local dry_run=0 smoke=0 extra=() python_given=${PYTHON:+1}
   while [ $# -gt 0 ]; do
     case "$1" in
       --dry-run) dry_run=1 ;;
@@ -560,8 +560,13 @@ aspo_main() {
   local all=("${OVERRIDES[@]}" "${SMOKE_OVERRIDES[@]}" "${extra[@]}")
 
   if [ "$dry_run" = 1 ]; then
+    # PYTHON unset and python3 without verl: the CPU venv that scripts/test.sh (or --smoke) set up, if any
+    if [ -z "$python_given" ] && ! aspo_has_module verl && [ -x "$REPO_ROOT/.venv/bin/python" ]; then
+      PYTHON=$REPO_ROOT/.venv/bin/python
+      aspo_has_module verl && aspo_log "using $PYTHON (python3 has no verl; set PYTHON to choose)"
+    fi
     aspo_has_module verl \
-      || aspo_die "verl is not importable by $PYTHON; install: pip install -r requirements-cpu.txt && pip install -e . --no-deps (CPU) or $(aspo_install_hint)"
+      || aspo_die "verl is not importable by $PYTHON; set up the CPU venv with bash scripts/test.sh (then PYTHON=.venv/bin/python), or install: pip install -r requirements-cpu.txt && pip install -e . --no-deps (CPU) or $(aspo_install_hint)"
     exec "$PYTHON" -m archer.trainer.dry_run "${all[@]}"
   fi
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from launcher_support import build_config_only_model, dry_runs, get, run_launcher, write_verl_parquet
+from launcher_support import REPO_ROOT, build_config_only_model, dry_runs, get, run_launcher, write_verl_parquet
+
+
+VENV_PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 
 
 @pytest.fixture(scope="module")
@@ -19,12 +22,28 @@ def runs(tmp_path_factory):
     write_verl_parquet(data / "eval" / "aime2024.parquet", "aime2024", ["4", "5"])
     env = dict(LR="2e-6", SAVE_FREQ="7", MAX_RESPONSE_LENGTH="4096", MODEL_PATH=str(model), DATA_DIR=str(data),
                VAL_SETS="aime2024", WANDB_MODE="offline")
-    procs = dry_runs({
+    requests = {
         "overridden": ("run_aspo_math.sh", env, ["trainer.save_freq=5", "actor_rollout_ref.rollout.n=8"]),
         "unknown_key": ("run_aspo_code.sh", {}, ["trainer.no_such_key=1"]),
         "invalid_value": ("run_aspo_math.sh", {}, ["actor_rollout_ref.actor.policy_loss.dual_clip_c=0.5"]),
-    })
-    return procs, model, data
+    }
+    if bare_path() is not None:
+        requests["no_python"] = ("run_aspo_math.sh", {"PATH": bare_path()})
+    return dry_runs(requests), model, data
+
+
+def bare_path():
+    """A PATH whose python3 has no verl, if this machine has one, while the repo's CPU venv exists."""
+    import shutil
+    import subprocess
+
+    dirs = [d for d in ("/usr/bin", "/bin") if shutil.which("python3", path=d)]
+    if not (VENV_PYTHON.is_file() and dirs):
+        return None
+    path = ":".join(dirs + ["/usr/sbin", "/sbin"])
+    if subprocess.run(["python3", "-c", "import verl"], env={"PATH": path}, capture_output=True).returncode == 0:
+        return None
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +118,13 @@ def test_real_run_on_a_node_without_vllm_prints_the_install_command():
     assert "missing on this node: vllm" in proc.stderr
     assert "bash scripts/install_gpu.sh" in proc.stderr
     assert "ARCHER_AUTO_INSTALL=1" in proc.stderr
+
+
+
+def test_dry_run_without_python_uses_the_repos_cpu_venv(runs):
+    """A newcomer after `bash scripts/test.sh`: PYTHON unset and a python3 without verl on PATH."""
+    if "no_python" not in runs[0]:
+        pytest.skip(f"needs the CPU venv at {VENV_PYTHON} and a python3 without verl on this machine")
+    proc = runs[0]["no_python"]
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"using {VENV_PYTHON}" in proc.stderr

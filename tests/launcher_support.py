@@ -4,9 +4,12 @@ parquet, a config+tokenizer-only model dir)."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +52,33 @@ def run_launcher(task: str, *args: str, timeout: int = 300, **env: str) -> subpr
     )
 
 
-# dry runs of the launchers shared by the test files of one pytest session: each distinct (script, env) is run
-# once, with the same empty DATA_DIR (a fresh clone without data)
+# dry runs of the launchers shared by the test files of one pytest session: each distinct (script, env, args)
+# is run once, with the same empty DATA_DIR (a fresh clone without data). conftest.py prefetches the ones in
+# PREFETCH in a background thread, one at a time, on the core that pytest's own single process leaves idle.
 _DRY_RUNS: dict[tuple, subprocess.CompletedProcess] = {}
+_PENDING: dict[tuple, threading.Event] = {}  # set when the key's result is in _DRY_RUNS (or it failed)
+_STARTED: set[tuple] = set()
+_LOCK = threading.Lock()
+_LIVE: set[subprocess.Popen] = set()
 _EMPTY_DATA_DIR: list[Path] = []
+
+# (test file, request) for the dry runs several launcher test files use
+PREFETCH = [
+    ("test_install_gpu_order.py", ("run_aspo_math.sh", {"FLASH_ATTN": "0"})),
+    ("test_install_gpu_order.py", ("run_aspo_math.sh", {"MAX_CKPT_TO_KEEP": "0"})),
+    ("test_launcher_dry_run_values.py", ("run_aspo_math.sh", {})),
+    ("test_launcher_dry_run_values.py", ("run_aspo_code.sh", {})),
+    ("test_launcher_grpo_baseline.py", ("run_grpo_math.sh", {})),
+    ("test_launcher_grpo_baseline.py", ("run_grpo_code.sh", {})),
+    ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-4b"})),
+    ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-8b"})),
+    ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-30b-a3b"})),
+]
 
 
 def empty_data_dir() -> Path:
     """The session's empty DATA_DIR for the shared dry runs (removed when the session's process exits)."""
     if not _EMPTY_DATA_DIR:
-        import atexit
-        import shutil
         import tempfile
 
         path = Path(tempfile.mkdtemp(prefix="archer-dry-run-data-"))
@@ -68,33 +87,98 @@ def empty_data_dir() -> Path:
     return _EMPTY_DATA_DIR[0]
 
 
-def dry_runs(requests: dict[str, tuple], parallel: int = 2, timeout: int = 600) -> dict[str, subprocess.CompletedProcess]:
-    """``bash scripts/<script> --dry-run [ARGS]`` for each named ``(script, ENV)`` or ``(script, ENV, ARGS)``,
-    with ``DATA_DIR=empty_data_dir()`` unless ENV sets it: the ones not yet run in this session start
-    ``parallel`` at a time; results are kept for the session (a dry run is a python process composing verl's
-    config: ~15 s of one core)."""
-    def key(request: tuple) -> tuple:
-        script, env, *rest = request
-        return (script, tuple(sorted(env.items())), tuple(rest[0] if rest else ()))
+def _key(request: tuple) -> tuple:
+    script, env, *rest = request
+    return (script, tuple(sorted(env.items())), tuple(rest[0] if rest else ()))
 
-    todo = list(dict.fromkeys(key(r) for r in requests.values() if key(r) not in _DRY_RUNS))
+
+def _start(k: tuple) -> subprocess.Popen:
+    script, env, args = k[0], {"DATA_DIR": str(empty_data_dir()), **dict(k[1])}, list(k[2])
+    proc = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run", *args], cwd=REPO_ROOT,
+                            env=launcher_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _LIVE.add(proc)
+    return proc
+
+
+def _finish(k: tuple, proc: subprocess.Popen, timeout: int) -> None:
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        stdout, stderr = proc.communicate()
+        stderr += f"\n[launcher_support] dry run killed after {timeout} s"
+    finally:
+        _LIVE.discard(proc)
+    _DRY_RUNS[k] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+@atexit.register
+def _kill_live() -> None:
+    for proc in list(_LIVE):
+        proc.kill()
+
+
+def _claim(keys: list[tuple]) -> list[tuple]:
+    """The keys nobody has started yet, now marked as started by the caller."""
+    with _LOCK:
+        mine = [k for k in keys if k not in _DRY_RUNS and k not in _STARTED]
+        _STARTED.update(mine)
+        for k in mine:
+            _PENDING.setdefault(k, threading.Event())
+        return mine
+
+
+def _run(keys: list[tuple], parallel: int, timeout: int) -> None:
+    """Run claimed keys, ``parallel`` at a time; each key's event is set as soon as its result is stored."""
     running: list[tuple[tuple, subprocess.Popen]] = []
 
-    def finish(item):
-        k, proc = item
-        stdout, stderr = proc.communicate(timeout=timeout)
-        _DRY_RUNS[k] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+    def finish_first():
+        k, proc = running.pop(0)
+        try:
+            _finish(k, proc, timeout)
+        finally:
+            _PENDING[k].set()
 
-    for k in todo:
-        script, env, args = k[0], {"DATA_DIR": str(empty_data_dir()), **dict(k[1])}, list(k[2])
-        if len(running) >= parallel:
-            finish(running.pop(0))
-        proc = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run", *args], cwd=REPO_ROOT,
-                                env=launcher_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        running.append((k, proc))
-    for item in running:
-        finish(item)
-    return {name: _DRY_RUNS[key(r)] for name, r in requests.items()}
+    try:
+        for k in keys:
+            if len(running) >= parallel:
+                finish_first()
+            running.append((k, _start(k)))
+        while running:
+            finish_first()
+    finally:
+        for k in keys:
+            _PENDING[k].set()
+
+
+def prefetch(requests: list[tuple], timeout: int = 600) -> None:
+    """Run these dry runs in a background thread, one at a time (a key that a test asks for first is run by
+    that test instead); :func:`dry_runs` waits for the ones the thread has started."""
+    keys = list(dict.fromkeys(map(_key, requests)))
+    empty_data_dir()  # created here, in the main thread
+    with _LOCK:
+        for k in keys:
+            _PENDING.setdefault(k, threading.Event())
+
+    def work():
+        for k in keys:
+            if _claim([k]):
+                _run([k], 1, timeout)
+
+    threading.Thread(target=work, name="dry-run-prefetch", daemon=True).start()
+
+
+def dry_runs(requests: dict[str, tuple], parallel: int = 2, timeout: int = 600) -> dict[str, subprocess.CompletedProcess]:
+    """``bash scripts/<script> --dry-run [ARGS]`` for each named ``(script, ENV)`` or ``(script, ENV, ARGS)``,
+    with ``DATA_DIR=empty_data_dir()`` unless ENV sets it: the ones nobody has started yet run here,
+    ``parallel`` at a time; the ones the prefetch thread started are waited for. Results are kept for the
+    session (a dry run is a python process composing verl's config: ~15 s of one core)."""
+    keys = list(dict.fromkeys(_key(r) for r in requests.values()))
+    _run(_claim(keys), parallel, timeout)
+    for k in keys:
+        if k not in _DRY_RUNS and not _PENDING[k].wait(timeout):
+            raise TimeoutError(f"prefetched dry run {k} did not finish in {timeout} s")
+    return {name: _DRY_RUNS[_key(r)] for name, r in requests.items()}
 
 
 def get(config: dict, key: str) -> Any:

@@ -62,7 +62,11 @@ _LOCK = threading.Lock()
 _LIVE: set[subprocess.Popen] = set()
 _EMPTY_DATA_DIR: list[Path] = []
 
-# (test file, request) for the dry runs several launcher test files use
+# numbers written every way the launchers accept (test_launcher_rejects_non_numbers.py)
+EVERY_SPELLING = ("run_aspo_math.sh", {"LR": "1e-6", "TEMPERATURE": "1.", "TOP_P": ".95", "TEST_FREQ": "-1",
+                                       "KL_LOSS_COEF": "0.001", "MAX_RESPONSE_LENGTH": "1024"})
+
+# (test file, request) for the dry runs of the launcher test files, prefetched at session start
 PREFETCH = [
     ("test_install_gpu_order.py", ("run_aspo_math.sh", {"FLASH_ATTN": "0"})),
     ("test_install_gpu_order.py", ("run_aspo_math.sh", {"MAX_CKPT_TO_KEEP": "0"})),
@@ -73,6 +77,7 @@ PREFETCH = [
     ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-4b"})),
     ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-8b"})),
     ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-30b-a3b"})),
+    ("test_launcher_rejects_non_numbers.py", EVERY_SPELLING),
 ]
 
 

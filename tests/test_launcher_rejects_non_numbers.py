@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from launcher_support import run_launcher
+from launcher_support import EVERY_SPELLING, dry_runs, run_launcher
 
 
 @pytest.mark.parametrize(
@@ -26,7 +26,6 @@ def test_non_number_is_named_before_anything_runs(tmp_path, name, value, says):
     assert "value too great" not in proc.stderr and "syntax error" not in proc.stderr
 
 
-def test_numbers_in_every_spelling_pass(tmp_path):
-    proc = run_launcher("math", "--dry-run", timeout=600, DATA_DIR=str(tmp_path), LR="1e-6", TEMPERATURE="1.",
-                        TOP_P=".95", TEST_FREQ="-1", KL_LOSS_COEF="0.001", MAX_RESPONSE_LENGTH="1024")
+def test_numbers_in_every_spelling_pass():
+    (proc,) = dry_runs({"spellings": EVERY_SPELLING}).values()
     assert proc.returncode == 0, proc.stderr[-2000:]

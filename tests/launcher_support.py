@@ -186,6 +186,26 @@ def dry_runs(requests: dict[str, tuple], parallel: int = 2, timeout: int = 600) 
     return {name: _DRY_RUNS[_key(r)] for name, r in requests.items()}
 
 
+# keys of a resolved config named after the experiment (they differ between two runs of other names)
+RUN_NAME_KEYS = {
+    "trainer.experiment_name",
+    "actor_rollout_ref.rollout.trace.experiment_name",  # verl interpolates trainer.experiment_name
+    "trainer.default_local_dir",
+    "trainer.validation_data_dir",
+    "ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR",
+}
+
+
+def flatten(node, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as {dotted key path: leaf value}."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: node}
+
+
 def get(config: dict, key: str) -> Any:
     """The value at a dotted key path of a plain nested dict; KeyError names the missing part."""
     node = config
@@ -217,15 +237,11 @@ def write_verl_parquet(path: Path, data_source: str, answers: list[str]) -> Path
 
 def build_config_only_model(model_dir: Path) -> Path:
     """A local model dir with what verl's HFModelConfig reads (config.json, tokenizer), no weights."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config
+    from transformers import Qwen2Config
 
-    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, **{f"w{i}": i for i in range(3, 64)}}
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>"
-    ).save_pretrained(model_dir)
+    from verl_cpu_support import save_word_level_tokenizer
+
+    save_word_level_tokenizer(model_dir)
     Qwen2Config(
         vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
         num_key_value_heads=2, max_position_embeddings=64, pad_token_id=0, eos_token_id=1, bos_token_id=2,

@@ -1,7 +1,7 @@
 """One ASPO actor step of a tiny Qwen3-MoE through verl's FSDP2 or Megatron engine on CPU (a script).
 
 Started by ``test_aspo_megatron_moe_ep2_matches_fsdp.py`` in subprocesses of its own; pytest imports it
-only for the batch and model constants (importing this module loads no megatron and applies no patch):
+only for the model constants (importing this module loads no megatron and applies no patch):
 
     python tests/megatron_moe_step.py --engine fsdp2 --build-model --init-file F --model-dir M --out fsdp.pt
     python tests/megatron_moe_step.py --engine megatron --ep 2 --world-size 2 --rank R \\
@@ -35,27 +35,22 @@ import argparse
 import os
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/: verl_cpu_support, megatron_cpu_support
 
-# the batch: 4 responses, one advantage each, on all its tokens
-N_RESPONSES = 4
-PROMPT_LEN = 4
-RESPONSE_LEN = 10
-PROMPT_LENS = (4, 3, 4, 2)
-RESPONSE_LENS = (10, 8, 6, 5)
-ADVANTAGES = (1.0, -1.0, 1.0, -1.0)
-# importance ratios r = pi / pi_old designed into each response (archer2 preset: eps 0.2, high-entropy
-# eps 0.4, dual clip c = 3):
-#   0 (A > 0): 1.2 < r < 1.4 -> clipped (upper) exactly where the token is not high-entropy
-#   1 (A < 0): 0.6 < r < 0.8 -> clipped (lower) exactly where the token is not high-entropy
-#   2 (A > 0): 1 / r = 4 > c -> positive soft dual clip on every token
-#   3 (A < 0): r = 4 > c     -> negative soft dual clip on every token
-OFF_POLICY_RATIOS = (1.3, 1 / 1.3, 0.25, 4.0)
+# the batch design, verl's engine as the actor worker drives it, the tiny models' tokenizer: shared with
+# test_actor_step_through_verl_engine.py
+from verl_cpu_support import (  # noqa: E402
+    N_RESPONSES,
+    EngineActor,
+    advantages_for,
+    make_rollout,
+    off_policy_old_log_probs,
+    save_word_level_tokenizer,
+)
 
 # the tiny Qwen3-MoE: every layer a MoE layer of 4 experts, 2 routed per token
 NUM_LAYERS = 2
@@ -66,18 +61,11 @@ HIDDEN = 64
 
 def build_tiny_moe_model(model_dir: Path) -> Path:
     """A 2-layer Qwen3-MoE (hidden 64, 4 experts, top-2) and a word-level tokenizer, saved locally."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen3MoeConfig, Qwen3MoeForCausalLM
+    from transformers import Qwen3MoeConfig, Qwen3MoeForCausalLM
 
     from verl_cpu_support import VOCAB
 
-    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2}
-    vocab.update({f"w{i}": i for i in range(3, VOCAB)})
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>"
-    ).save_pretrained(model_dir)
+    save_word_level_tokenizer(model_dir)
 
     config = Qwen3MoeConfig(
         vocab_size=VOCAB,
@@ -119,31 +107,6 @@ def build_or_wait_for_model(model_dir: Path, build: bool, timeout_s: float) -> N
         if time.monotonic() > deadline:
             raise TimeoutError(f"{model_dir} did not appear within {timeout_s:.0f} s (built by the --build-model run)")
         time.sleep(0.2)
-
-
-def make_rollout(seed: int = 1) -> dict:
-    """Left-padded prompts, right-padded responses of different lengths, in verl's rollout layout."""
-    from verl_cpu_support import VOCAB
-
-    gen = torch.Generator().manual_seed(seed)
-    prompts = torch.zeros(N_RESPONSES, PROMPT_LEN, dtype=torch.long)
-    responses = torch.zeros(N_RESPONSES, RESPONSE_LEN, dtype=torch.long)
-    prompt_mask = torch.zeros_like(prompts)
-    response_mask = torch.zeros_like(responses)
-    for i, (p, r) in enumerate(zip(PROMPT_LENS, RESPONSE_LENS)):
-        prompts[i, PROMPT_LEN - p :] = torch.randint(3, VOCAB, (p,), generator=gen)
-        prompt_mask[i, PROMPT_LEN - p :] = 1
-        responses[i, :r] = torch.randint(3, VOCAB, (r,), generator=gen)
-        response_mask[i, :r] = 1
-    attention_mask = torch.cat([prompt_mask, response_mask], dim=1)
-    return {
-        "prompts": prompts,
-        "responses": responses,
-        "input_ids": torch.cat([prompts, responses], dim=1),
-        "attention_mask": attention_mask,
-        "position_ids": (attention_mask.cumsum(-1) - 1).clamp(min=0),
-        "response_mask": response_mask,
-    }
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -219,95 +182,15 @@ def compose_configs(model_dir: Path, engine: str, ep: int):
     return actor_config, model_config, float(cfg.actor_rollout_ref.rollout.temperature)
 
 
-class Actor:
-    """verl's engine plus the loss and batch metadata that verl's actor worker gives it."""
+class Actor(EngineActor):
+    """verl's FSDP2 or Megatron engine for the tiny MoE model, composed from archer's config (EngineActor)."""
 
     def __init__(self, model_dir: Path, engine: str, ep: int):
-        import verl.workers.utils.losses as verl_losses
-        from verl.workers.engine import EngineRegistry
-
-        self.config, self.model_config, self.temperature = compose_configs(model_dir, engine, ep)
-        self.engine = EngineRegistry.new(
-            model_type="language_model",
-            backend=self.config.engine.strategy,
-            model_config=self.model_config,
-            engine_config=self.config.engine,
-            optimizer_config=self.config.optim,
-            checkpoint_config=self.config.checkpoint,
-        )
-        self.engine.initialize()
-        # looked up at call time: the ppo_loss that `import verl` replaced with archer's wrapper
-        self.loss_fn = partial(verl_losses.ppo_loss, config=self.config)
-
-    def _no_padding_batch(self, rollout: dict, **tensors):
-        from tensordict import TensorDict
-
-        from verl.utils import tensordict_utils as tu
-        from verl.workers.utils.padding import left_right_2_no_padding
-
-        td = TensorDict({**rollout, **tensors}, batch_size=[rollout["input_ids"].shape[0]])
-        td = left_right_2_no_padding(td)
-        tu.assign_non_tensor(
-            td,
-            temperature=self.temperature,
-            use_remove_padding=self.model_config.use_remove_padding,
-            use_fused_kernels=self.model_config.use_fused_kernels,
-            use_dynamic_bsz=self.config.use_dynamic_bsz,
-            micro_batch_size_per_gpu=self.config.ppo_micro_batch_size_per_gpu,
-            max_token_len_per_gpu=self.config.ppo_max_token_len_per_gpu,
-        )
-        return td
-
-    def log_probs_and_entropy(self, rollout: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Padded (batch, response_len) log-probs and entropies of the current policy (forward only)."""
-        from verl.utils import tensordict_utils as tu
-        from verl.workers.utils.padding import no_padding_2_padding
-
-        td = self._no_padding_batch(rollout)
-        tu.assign_non_tensor(td, calculate_entropy=True, compute_loss=False)
-        with self.engine.eval_mode():
-            output = self.engine.infer_batch(td, loss_function=None)
-        if not output or not output.get("model_output"):
-            raise RuntimeError("the engine's forward-only pass returned no model output on this rank")
-        model_output = output["model_output"]
-        return (
-            no_padding_2_padding(model_output["log_probs"], td).float(),
-            no_padding_2_padding(model_output["entropy"], td).float(),
-        )
-
-    def update(self, rollout: dict, old_log_probs: torch.Tensor, advantages: torch.Tensor):
-        """One actor update (one mini-batch); returns (reduced metrics, padded outputs of its forward)."""
-        from verl.utils import tensordict_utils as tu
-        from verl.utils.metric import reduce_metrics
-        from verl.workers.utils.padding import no_padding_2_padding
-
-        td = self._no_padding_batch(rollout, old_log_probs=old_log_probs, advantages=advantages)
-        # as RayPPOTrainer._update_actor sets it
-        calculate_entropy = self.config.calculate_entropy or self.config.entropy_coeff != 0.0
-        tu.assign_non_tensor(
-            td,
-            calculate_entropy=calculate_entropy,
-            global_batch_size=N_RESPONSES,
-            compute_loss=True,
-            return_model_output=True,
-        )
-        with self.engine.train_mode():
-            output = self.engine.train_batch(td, loss_function=self.loss_fn)
-        metrics = {k: float(v) for k, v in reduce_metrics(dict(output["metrics"])).items()}
-        model_output = {k: no_padding_2_padding(v, td).float() for k, v in output["model_output"].items()}
-        return metrics, model_output
+        super().__init__(*compose_configs(model_dir, engine, ep))
 
 
 # ---------------------------------------------------------------------------------------------------
 # parameters by HF name
-
-
-def fsdp_parameters(actor: Actor) -> dict[str, torch.Tensor]:
-    """The FSDP2 module's full parameters (transformers' names: fused ``experts.gate_up_proj`` etc.)."""
-    return {
-        name: (p.full_tensor() if hasattr(p, "full_tensor") else p).detach().float().clone()
-        for name, p in actor.engine.module.state_dict().items()
-    }
 
 
 def megatron_local_parameters(actor: Actor) -> dict[str, torch.Tensor]:
@@ -393,8 +276,8 @@ def gathered(obj):
 def parameters(actor: Actor, engine: str) -> tuple[dict[str, torch.Tensor], float]:
     """All parameters by HF name, and the largest difference between ranks on the names several hold
     (the dense layers' data-parallel replicas; 0.0 for FSDP2's one process)."""
-    if engine == "fsdp2":
-        return fsdp_parameters(actor), 0.0
+    if engine == "fsdp2":  # transformers' names: fused ``experts.gate_up_proj`` etc.
+        return actor.parameters(), 0.0
     parts = gathered(megatron_local_parameters(actor))
     merged: dict[str, torch.Tensor] = {}
     replica_diff = 0.0
@@ -445,7 +328,7 @@ def main(argv=None) -> None:
 
     rollout = make_rollout()
     response_mask = rollout["response_mask"]
-    advantages = torch.tensor(ADVANTAGES)[:, None] * response_mask.float()
+    advantages = advantages_for(rollout)
     before, _ = parameters(actor, args.engine)
 
     t0 = time.perf_counter()
@@ -454,10 +337,10 @@ def main(argv=None) -> None:
     # one set of old log-probs for every rank (the replicas compute the same; rank 0's is the one written)
     dist.broadcast(log_probs, src=0)
     dist.broadcast(entropy, src=0)
-    old_log_probs = log_probs - torch.tensor(OFF_POLICY_RATIOS).log()[:, None]
+    old_log_probs = off_policy_old_log_probs(log_probs)
 
     t0 = time.perf_counter()
-    metrics, update_output = actor.update(rollout, old_log_probs, advantages)
+    metrics, update_output = actor.update(rollout, old_log_probs, advantages, global_batch_size=N_RESPONSES)
     t_update = time.perf_counter() - t0
     after, replica_diff = parameters(actor, args.engine)
 

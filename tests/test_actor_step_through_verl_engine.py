@@ -28,7 +28,6 @@ import os
 import subprocess
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import pytest
@@ -42,7 +41,22 @@ from verl.plugin.platform import platform_manager
 from archer.trainer.verl_adapter import AspoPolicyLossConfig
 
 # CPU platform, engine registration, gloo group and tiny model (shared with the export tests)
-from verl_cpu_support import VOCAB, build_tiny_model, compose_engine_config, init_gloo, use_cpu_platform
+from verl_cpu_support import (
+    ADVANTAGES,
+    N_RESPONSES,
+    RESPONSE_LEN,
+    VOCAB,
+    EngineActor,
+    advantages_for,
+    build_tiny_model,
+    compose_engine_config,
+    expected_aspo_metrics,
+    init_gloo,
+    make_rollout,
+    off_policy_old_log_probs,
+    strictly_above_row_quantile,
+    use_cpu_platform,
+)
 
 
 ASPO_METRICS = (
@@ -54,25 +68,11 @@ ASPO_METRICS = (
     "actor/is_ratio_mean_pos",
 )
 
-# batch sizes
-N_RESPONSES = 4
-PROMPT_LEN = 4
-RESPONSE_LEN = 10
-ADVANTAGES = (1.0, -1.0, 1.0, -1.0)  # one value per response, on all its tokens
-
 # the archer2 preset's values (asserted against the composed config below)
 EPS = 0.2
 HIGH_ENTROPY_EPS = 0.4
 ENTROPY_QUANTILE = 0.8
 DUAL_CLIP_C = 3.0
-
-# importance ratios r = pi / pi_old designed into each response of the off-policy batch:
-#   0 (A > 0): 1 + EPS < r < 1 + HIGH_ENTROPY_EPS  -> masked only where the token is not high-entropy
-#   1 (A < 0): 1 - HIGH_ENTROPY_EPS < r < 1 - EPS  -> masked only where the token is not high-entropy
-#   2 (A > 0): 1 / r > c                          -> positive soft dual clip on every token
-#   3 (A < 0): r > c                              -> negative soft dual clip on every token
-OFF_POLICY_RATIOS = (1.3, 1 / 1.3, 0.25, 4.0)
-
 
 # ---------------------------------------------------------------------------------------------------
 # tiny model, tokenizer, config
@@ -101,135 +101,11 @@ def compose_configs(model_dir: Path, *overrides: str, micro_batch_size: int = N_
     return actor_config, model_config, float(cfg.actor_rollout_ref.rollout.temperature)
 
 
-class Actor:
-    """verl's FSDP engine plus the loss and batch metadata that verl's actor worker gives it."""
+class Actor(EngineActor):
+    """verl's FSDP2 engine for the tiny model, composed from archer's config (see EngineActor)."""
 
     def __init__(self, model_dir: Path, *overrides: str, micro_batch_size: int = N_RESPONSES):
-        from verl.workers.engine import EngineRegistry
-
-        self.config, self.model_config, self.temperature = compose_configs(
-            model_dir, *overrides, micro_batch_size=micro_batch_size
-        )
-        self.engine = EngineRegistry.new(
-            model_type="language_model",
-            backend=self.config.engine.strategy,
-            model_config=self.model_config,
-            engine_config=self.config.engine,
-            optimizer_config=self.config.optim,
-            checkpoint_config=self.config.checkpoint,
-        )
-        self.engine.initialize()
-        # looked up at call time: the ppo_loss that `import verl` replaced with archer's wrapper
-        self.loss_fn = partial(verl_losses.ppo_loss, config=self.config)
-
-    def _no_padding_batch(self, rollout: dict, **tensors):
-        from tensordict import TensorDict
-
-        from verl.utils import tensordict_utils as tu
-        from verl.workers.utils.padding import left_right_2_no_padding
-
-        td = TensorDict({**rollout, **tensors}, batch_size=[rollout["input_ids"].shape[0]])
-        td = left_right_2_no_padding(td)
-        tu.assign_non_tensor(
-            td,
-            temperature=self.temperature,
-            use_remove_padding=self.model_config.use_remove_padding,
-            use_fused_kernels=self.model_config.use_fused_kernels,
-            use_dynamic_bsz=self.config.use_dynamic_bsz,
-            micro_batch_size_per_gpu=self.config.ppo_micro_batch_size_per_gpu,
-            max_token_len_per_gpu=self.config.ppo_max_token_len_per_gpu,
-        )
-        return td
-
-    def log_probs_and_entropy(self, rollout: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """Padded (batch, response_len) log-probs and entropies of the current policy (forward only)."""
-        from verl.utils import tensordict_utils as tu
-        from verl.workers.utils.padding import no_padding_2_padding
-
-        td = self._no_padding_batch(rollout)
-        tu.assign_non_tensor(td, calculate_entropy=True, compute_loss=False)
-        with self.engine.eval_mode():
-            output = self.engine.infer_batch(td, loss_function=None)
-        model_output = output["model_output"]
-        return (
-            no_padding_2_padding(model_output["log_probs"], td).float(),
-            no_padding_2_padding(model_output["entropy"], td).float(),
-        )
-
-    def update(self, rollout: dict, old_log_probs: torch.Tensor, advantages: torch.Tensor, global_batch_size: int,
-               **tensors: torch.Tensor):
-        """One actor update step (one mini-batch); returns (metrics, padded model outputs of its forward).
-        ``tensors``: more padded per-token inputs, e.g. ``ref_log_prob`` for the KL loss."""
-        from verl.utils import tensordict_utils as tu
-        from verl.utils.metric import reduce_metrics
-        from verl.workers.utils.padding import no_padding_2_padding
-
-        td = self._no_padding_batch(rollout, old_log_probs=old_log_probs, advantages=advantages, **tensors)
-        # as RayPPOTrainer._update_actor sets it
-        calculate_entropy = self.config.calculate_entropy or self.config.entropy_coeff != 0.0
-        tu.assign_non_tensor(
-            td,
-            calculate_entropy=calculate_entropy,
-            global_batch_size=global_batch_size,
-            compute_loss=True,
-            return_model_output=True,  # keep the update forward's log-probs / entropy for the checks
-        )
-        with self.engine.train_mode():
-            output = self.engine.train_batch(td, loss_function=self.loss_fn)
-        metrics = reduce_metrics(dict(output["metrics"]))
-        model_output = {k: no_padding_2_padding(v, td).float() for k, v in output["model_output"].items()}
-        return metrics, model_output
-
-    def parameters(self) -> dict[str, torch.Tensor]:
-        return {
-            name: (p.full_tensor() if hasattr(p, "full_tensor") else p).detach().clone()
-            for name, p in self.engine.module.state_dict().items()
-        }
-
-
-def make_rollout(seed: int = 1) -> dict:
-    """Left-padded prompts, right-padded responses of different lengths, in verl's rollout layout."""
-    gen = torch.Generator().manual_seed(seed)
-    prompt_lens = torch.tensor([4, 3, 4, 2])
-    response_lens = torch.tensor([10, 8, 6, 5])
-    prompts = torch.zeros(N_RESPONSES, PROMPT_LEN, dtype=torch.long)
-    responses = torch.zeros(N_RESPONSES, RESPONSE_LEN, dtype=torch.long)
-    prompt_mask = torch.zeros_like(prompts)
-    response_mask = torch.zeros_like(responses)
-    for i in range(N_RESPONSES):
-        p, r = int(prompt_lens[i]), int(response_lens[i])
-        prompts[i, PROMPT_LEN - p :] = torch.randint(3, VOCAB, (p,), generator=gen)
-        prompt_mask[i, PROMPT_LEN - p :] = 1
-        responses[i, :r] = torch.randint(3, VOCAB, (r,), generator=gen)
-        response_mask[i, :r] = 1
-    attention_mask = torch.cat([prompt_mask, response_mask], dim=1)
-    return {
-        "prompts": prompts,
-        "responses": responses,
-        "input_ids": torch.cat([prompts, responses], dim=1),
-        "attention_mask": attention_mask,
-        "position_ids": (attention_mask.cumsum(-1) - 1).clamp(min=0),
-        "response_mask": response_mask,
-    }
-
-
-def advantages_for(rollout: dict) -> torch.Tensor:
-    return torch.tensor(ADVANTAGES)[:, None] * rollout["response_mask"].float()
-
-
-def off_policy_old_log_probs(log_probs: torch.Tensor) -> torch.Tensor:
-    """Old log-probs that put response i at ratio OFF_POLICY_RATIOS[i] w.r.t. ``log_probs``."""
-    return log_probs - torch.tensor(OFF_POLICY_RATIOS).log()[:, None]
-
-
-def strictly_above_row_quantile(entropy: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:
-    """Valid tokens strictly above the q-quantile of their own response's valid entropies (torch.quantile)."""
-    high = torch.zeros_like(mask)
-    for i in range(entropy.shape[0]):
-        valid = mask[i]
-        threshold = torch.quantile(entropy[i][valid], q)
-        high[i] = valid & (entropy[i] > threshold)
-    return high
+        super().__init__(*compose_configs(model_dir, *overrides, micro_batch_size=micro_batch_size))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -290,18 +166,7 @@ def test_aspo_step_uses_entropy_dependent_eps_and_reports_aspo_metrics(model_dir
     n_valid = mask.sum().item()
     tokens = mask.sum(-1).tolist()
     assert high[0].any() and high[1].any() and not high[0].all() and not high[1].all()
-    expected = {
-        # response 0 (r = 1.3 > 1 + 0.2): masked except its high-entropy tokens (eps 0.4)
-        "actor/pg_clipfrac_upper": (mask[0] & ~high[0]).sum().item() / n_valid,
-        # response 1 (r = 1/1.3 < 1 - 0.2): masked except its high-entropy tokens
-        "actor/pg_clipfrac_lower": (mask[1] & ~high[1]).sum().item() / n_valid,
-        # response 2 (A > 0, 1/r = 4 > c) and 3 (A < 0, r = 4 > c): every token dual-clipped
-        "actor/positive_pg_clipfrac_dual": tokens[2] / (tokens[0] + tokens[2]),
-        "actor/negative_pg_clipfrac_dual": tokens[3] / (tokens[1] + tokens[3]),
-        "actor/high_entropy_frac": high.sum().item() / n_valid,
-        "actor/is_ratio_mean_pos": (OFF_POLICY_RATIOS[0] + OFF_POLICY_RATIOS[2]) / 2,
-        "actor/is_ratio_mean_neg": (OFF_POLICY_RATIOS[1] + OFF_POLICY_RATIOS[3]) / 2,
-    }
+    expected = expected_aspo_metrics(high, mask)
     for name, value in expected.items():
         assert metrics[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
     # a uniform eps of 0.2 would have masked every token of responses 0 and 1

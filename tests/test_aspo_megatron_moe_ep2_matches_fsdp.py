@@ -33,6 +33,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from verl_cpu_support import strictly_above_row_quantile
 
 TESTS = Path(__file__).resolve().parent
 DRIVER = TESTS / "megatron_moe_step.py"
@@ -163,36 +164,13 @@ def runs(tmp_path_factory):
 # helpers
 
 
-def high_entropy_tokens(entropy: torch.Tensor, mask: torch.Tensor, q: float) -> torch.Tensor:
-    """Tokens strictly above their response's q-quantile of valid-token entropies."""
-    high = torch.zeros_like(mask)
-    for i in range(mask.shape[0]):
-        valid = mask[i]
-        high[i] = valid & (entropy[i] > torch.quantile(entropy[i][valid], q))
-    return high
-
-
 def expected_aspo_metrics(result: dict) -> dict[str, float]:
-    """The ASPO metrics the batch design implies (see OFF_POLICY_RATIOS in megatron_moe_step.py), from the
-    run's own update-forward entropies and a quantile computed here."""
-    from megatron_moe_step import OFF_POLICY_RATIOS
+    """The ASPO metrics the batch design implies (verl_cpu_support.OFF_POLICY_RATIOS), from the run's own
+    update-forward entropies and a quantile computed here."""
+    from verl_cpu_support import expected_aspo_metrics as from_design
 
     mask = result["mask"]
-    high = high_entropy_tokens(result["update_output"]["entropy"], mask, ENTROPY_QUANTILE)
-    n_valid = mask.sum().item()
-    tokens = mask.sum(-1).tolist()
-    return {
-        # response 0 (A > 0, r = 1.3 > 1 + 0.2): clipped except its high-entropy tokens (eps 0.4)
-        "actor/pg_clipfrac_upper": (mask[0] & ~high[0]).sum().item() / n_valid,
-        # response 1 (A < 0, r = 1/1.3 < 1 - 0.2): clipped except its high-entropy tokens
-        "actor/pg_clipfrac_lower": (mask[1] & ~high[1]).sum().item() / n_valid,
-        # responses 2 (A > 0, 1/r = 4 > c) and 3 (A < 0, r = 4 > c): every token dual-clipped
-        "actor/positive_pg_clipfrac_dual": tokens[2] / (tokens[0] + tokens[2]),
-        "actor/negative_pg_clipfrac_dual": tokens[3] / (tokens[1] + tokens[3]),
-        "actor/high_entropy_frac": high.sum().item() / n_valid,
-        "actor/is_ratio_mean_pos": (OFF_POLICY_RATIOS[0] + OFF_POLICY_RATIOS[2]) / 2,
-        "actor/is_ratio_mean_neg": (OFF_POLICY_RATIOS[1] + OFF_POLICY_RATIOS[3]) / 2,
-    }
+    return from_design(strictly_above_row_quantile(result["update_output"]["entropy"], mask, ENTROPY_QUANTILE), mask)
 
 
 def expert_names(layer: int, expert: int) -> tuple[str, str, str]:
@@ -283,7 +261,7 @@ def test_megatron_ep2_aspo_metrics_and_pg_loss_equal_fsdp2_and_the_batch_design(
     mask = runs.fsdp["mask"]
     tokens = mask.sum(-1).tolist()
     for engine, result in (("fsdp2", runs.fsdp), ("megatron", runs.megatron)):
-        high = high_entropy_tokens(result["update_output"]["entropy"], mask, ENTROPY_QUANTILE)
+        high = strictly_above_row_quantile(result["update_output"]["entropy"], mask, ENTROPY_QUANTILE)
         # the entropy-dependent eps must separate tokens within responses 0 and 1
         assert high[0].any() and high[1].any() and not high[0].all() and not high[1].all(), engine
         for name, value in expected_aspo_metrics(result).items():

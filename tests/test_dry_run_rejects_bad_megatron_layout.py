@@ -44,13 +44,11 @@ def test_batch_is_checked_against_data_parallel_ranks_not_gpus():
 
 def config_only_moe_model(model_dir, experts: int):
     """A local Qwen3-MoE dir with what verl's HFModelConfig reads (config.json, tokenizer), no weights."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast, Qwen3MoeConfig
+    from transformers import Qwen3MoeConfig
 
-    vocab = {"<pad>": 0, "<eos>": 1, "<bos>": 2, **{f"w{i}": i for i in range(3, 64)}}
-    tokenizer = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<pad>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="<pad>", eos_token="<eos>", bos_token="<bos>").save_pretrained(model_dir)
+    from verl_cpu_support import save_word_level_tokenizer
+
+    save_word_level_tokenizer(model_dir)
     Qwen3MoeConfig(vocab_size=64, hidden_size=32, intermediate_size=64, moe_intermediate_size=16, num_experts=experts,
                    num_experts_per_tok=2, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                    head_dim=8, pad_token_id=0, eos_token_id=1, bos_token_id=2,

@@ -7,28 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from launcher_support import dry_runs
+from launcher_support import RUN_NAME_KEYS, dry_runs, flatten
 
 pytestmark = pytest.mark.slow
-
-# keys that must differ: the loss, and what is named after the experiment
-RUN_NAME_KEYS = {
-    "trainer.experiment_name",
-    "actor_rollout_ref.rollout.trace.experiment_name",  # verl interpolates trainer.experiment_name
-    "trainer.default_local_dir",
-    "trainer.validation_data_dir",
-    "ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR",
-}
-
-
-def flatten(node, prefix=""):
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: node}
-
 
 @pytest.fixture(scope="module")
 def configs() -> dict[str, dict]:

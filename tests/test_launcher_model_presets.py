@@ -7,17 +7,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from launcher_support import dry_runs, run_launcher
+from launcher_support import RUN_NAME_KEYS, dry_runs, flatten, run_launcher
 
 pytestmark = pytest.mark.slow
 
-RUN_NAME_KEYS = {
-    "trainer.experiment_name",
-    "actor_rollout_ref.rollout.trace.experiment_name",  # verl interpolates trainer.experiment_name
-    "trainer.default_local_dir",
-    "trainer.validation_data_dir",
-    "ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR",
-}
 # verl interpolates the model path into these
 MODEL_KEYS = {"actor_rollout_ref.model.path", "actor_rollout_ref.rollout.prometheus.served_model_name"}
 # (script, MODEL) -> its dry run (launcher_support.dry_runs: two at a time, shared across test files)
@@ -27,15 +20,6 @@ RUNS = {
     "qwen3-8b": ("run_aspo_math.sh", "qwen3-8b"),
     "qwen3-30b-a3b": ("run_aspo_math.sh", "qwen3-30b-a3b"),
 }
-
-
-def flatten(node, prefix=""):
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-        return out
-    return {prefix: node}
 
 
 @pytest.fixture(scope="module")

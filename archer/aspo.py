@@ -152,19 +152,92 @@ def aspo_token_losses(
     return AspoTokenOutput(loss, ratio, log_ratio, clipped_upper, clipped_lower, dual_pos, dual_neg, high)
 
 
-def _ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
-    return numerator.float() / denominator.clamp(min=1).float()
+# ---------------------------------------------------------------------------------------------------
+# metrics: every one is a ratio numerator / denominator of sums over the tokens or responses of the whole
+# update step (all micro-batches, data-parallel ranks, mini-batches and epochs). A micro-batch reports the
+# two sums, never the ratio; the plugin adds them up over the step and divides once
+# (archer/trainer/step_metrics.py), so no metric depends on how the step was batched.
 
 
-def aspo_metrics(
+class MetricDef(NamedTuple):
+    name: str
+    weighting: str  # "token" or "response"
+    numerator: str
+    denominator: str
+
+
+# the table docs/metrics.md restates; names under actor/aspo/ are archer's, the others keep verl's meaning
+METRICS: tuple[MetricDef, ...] = (
+    MetricDef("actor/pg_clipfrac", "token", "valid tokens masked by either eps bound", "valid tokens"),
+    MetricDef("actor/pg_clipfrac_lower", "token", "valid tokens with A < 0 and r > c (the negative dual-clip region; "
+              "verl's meaning of this name)", "valid tokens"),
+    MetricDef("actor/ppo_kl", "token", "sum of -log r over valid tokens", "valid tokens"),
+    MetricDef("actor/aspo/clipfrac_upper", "token", "valid tokens with A >= 0 and r > 1 + eps_high (masked)", "valid tokens"),
+    MetricDef("actor/aspo/clipfrac_lower", "token", "valid tokens with A < 0 and r < 1 - eps_low (masked)", "valid tokens"),
+    MetricDef("actor/aspo/dual_clipfrac_pos", "token", "valid tokens with A > 0 and 1 / r > c", "valid tokens with A > 0"),
+    MetricDef("actor/aspo/dual_clipfrac_neg", "token", "valid tokens with A < 0 and r > c", "valid tokens with A < 0"),
+    MetricDef("actor/aspo/is_ratio_mean_pos", "response", "sum over responses with mean A > 0 of the response's mean r",
+              "responses with mean A > 0"),
+    MetricDef("actor/aspo/is_ratio_mean_neg", "response", "sum over responses with mean A < 0 of the response's mean r",
+              "responses with mean A < 0"),
+    MetricDef("actor/aspo/entropy_mean_pos", "response", "sum over responses with mean A > 0 of the response's mean "
+              "entropy (only when the entropy is computed)", "responses with mean A > 0"),
+    MetricDef("actor/aspo/entropy_mean_neg", "response", "sum over responses with mean A < 0 of the response's mean "
+              "entropy (only when the entropy is computed)", "responses with mean A < 0"),
+    MetricDef("actor/aspo/high_entropy_frac", "token", "valid tokens strictly above the entropy quantile (only with "
+              "entropy-dependent eps)", "valid tokens"),
+)
+METRIC_NAMES = tuple(m.name for m in METRICS)
+
+# a part's key: the metric's name and which sum it is
+NUMERATOR_SUFFIX = "@numerator"
+DENOMINATOR_SUFFIX = "@denominator"
+
+
+def metric_parts(name: str, numerator: torch.Tensor, denominator: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The two part keys of metric ``name`` (0-d float tensors)."""
+    return {name + NUMERATOR_SUFFIX: numerator.float(), name + DENOMINATOR_SUFFIX: denominator.float()}
+
+
+def finalize_metric_parts(parts: dict) -> dict:
+    """Replace each metric's two parts by numerator / denominator. ``parts`` maps a part key to the part's
+    sum, or to any list of values whose sum (or mean: the ratio is the same when both parts were collected
+    from the same micro-batches) is the part's. A metric whose denominator is 0 over the whole step (e.g.
+    no response with A > 0) is left out, not reported as 0. Other keys pass through unchanged."""
+    out, sums = {}, {}
+    for key, value in parts.items():
+        for suffix in (NUMERATOR_SUFFIX, DENOMINATOR_SUFFIX):
+            if key.endswith(suffix):
+                sums.setdefault(key[: -len(suffix)], {})[suffix] = _total(value)
+                break
+        else:
+            out[key] = value
+    for name, pair in sums.items():
+        if set(pair) != {NUMERATOR_SUFFIX, DENOMINATOR_SUFFIX}:
+            raise ValueError(f"metric {name} has only its {next(iter(pair))[1:]} part; both are needed")
+        if pair[DENOMINATOR_SUFFIX] > 0:
+            out[name] = pair[NUMERATOR_SUFFIX] / pair[DENOMINATOR_SUFFIX]
+    return out
+
+
+def _total(value) -> float:
+    values = getattr(value, "values", value)  # verl's Metric keeps its values in .values
+    if isinstance(values, (list, tuple)):
+        return float(sum(_total(v) for v in values))
+    if isinstance(values, torch.Tensor):
+        return float(values.sum())
+    return float(values)
+
+
+def aspo_metric_parts(
     out: AspoTokenOutput,
     advantages: torch.Tensor,
     response_mask: torch.Tensor,
     entropy: Optional[torch.Tensor] = None,
 ) -> dict[str, torch.Tensor]:
-    """Scalar diagnostics (0-d tensors; convert them to floats in one go). Fractions are over valid
-    tokens, ``*_pos`` / ``*_neg`` means are over responses whose mean advantage is > 0 / < 0 of each
-    response's mean over its valid tokens. An empty group gives 0."""
+    """The numerator and denominator sums of every metric in :data:`METRICS` over this micro-batch (0-d
+    tensors; convert them to floats in one go). A response's sign is that of its mean advantage over its
+    valid tokens."""
     mask = response_mask.bool()
     adv = advantages.float()
     n_valid = mask.sum()
@@ -172,14 +245,16 @@ def aspo_metrics(
     neg_tokens = mask & (adv < 0)
     upper = (out.clipped_upper & mask).sum()
     lower = (out.clipped_lower & mask).sum()  # disjoint from upper (opposite advantage signs)
-    metrics = {
-        "actor/pg_clipfrac_upper": _ratio(upper, n_valid),
-        "actor/pg_clipfrac_lower": _ratio(lower, n_valid),
-        "actor/pg_clipfrac": _ratio(upper + lower, n_valid),
-        "actor/positive_pg_clipfrac_dual": _ratio((out.dual_clipped_pos & pos_tokens).sum(), pos_tokens.sum()),
-        "actor/negative_pg_clipfrac_dual": _ratio((out.dual_clipped_neg & neg_tokens).sum(), neg_tokens.sum()),
-        "actor/ppo_kl": -_ratio(torch.where(mask, out.log_ratio, 0.0).sum(), n_valid),
-    }
+    dual_neg = (out.dual_clipped_neg & neg_tokens).sum()
+    parts = {}
+    parts.update(metric_parts("actor/pg_clipfrac", upper + lower, n_valid))
+    parts.update(metric_parts("actor/pg_clipfrac_lower", dual_neg, n_valid))
+    parts.update(metric_parts("actor/ppo_kl", -torch.where(mask, out.log_ratio, 0.0).sum(), n_valid))
+    parts.update(metric_parts("actor/aspo/clipfrac_upper", upper, n_valid))
+    parts.update(metric_parts("actor/aspo/clipfrac_lower", lower, n_valid))
+    parts.update(metric_parts("actor/aspo/dual_clipfrac_pos", (out.dual_clipped_pos & pos_tokens).sum(), pos_tokens.sum()))
+    parts.update(metric_parts("actor/aspo/dual_clipfrac_neg", dual_neg, neg_tokens.sum()))
+
     tokens = mask.sum(-1)
 
     def per_response(x: torch.Tensor) -> torch.Tensor:
@@ -189,16 +264,28 @@ def aspo_metrics(
     pos_resp = (tokens > 0) & (response_adv > 0)
     neg_resp = (tokens > 0) & (response_adv < 0)
 
-    def mean_over(x: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
-        return _ratio(torch.where(rows, x, 0.0).sum(), rows.sum())
+    def over(name: str, x: torch.Tensor, rows: torch.Tensor) -> None:
+        parts.update(metric_parts(name, torch.where(rows, x, 0.0).sum(), rows.sum()))
 
     ratio_resp = per_response(out.ratio)
-    metrics["actor/is_ratio_mean_pos"] = mean_over(ratio_resp, pos_resp)
-    metrics["actor/is_ratio_mean_neg"] = mean_over(ratio_resp, neg_resp)
+    over("actor/aspo/is_ratio_mean_pos", ratio_resp, pos_resp)
+    over("actor/aspo/is_ratio_mean_neg", ratio_resp, neg_resp)
     if entropy is not None:
         entropy_resp = per_response(entropy.detach())
-        metrics["actor/entropy_pos"] = mean_over(entropy_resp, pos_resp)
-        metrics["actor/entropy_neg"] = mean_over(entropy_resp, neg_resp)
+        over("actor/aspo/entropy_mean_pos", entropy_resp, pos_resp)
+        over("actor/aspo/entropy_mean_neg", entropy_resp, neg_resp)
     if out.high_entropy is not None:
-        metrics["actor/high_entropy_frac"] = _ratio((out.high_entropy & mask).sum(), n_valid)
-    return metrics
+        parts.update(metric_parts("actor/aspo/high_entropy_frac", (out.high_entropy & mask).sum(), n_valid))
+    return parts
+
+
+def aspo_metrics(
+    out: AspoTokenOutput,
+    advantages: torch.Tensor,
+    response_mask: torch.Tensor,
+    entropy: Optional[torch.Tensor] = None,
+) -> dict[str, float]:
+    """The metrics of :data:`METRICS` over this batch alone (what the step's value would be if it were
+    the whole step); a metric with an empty denominator is left out."""
+    parts = aspo_metric_parts(out, advantages, response_mask, entropy)
+    return finalize_metric_parts(dict(zip(parts, torch.stack(list(parts.values())).tolist())))

@@ -7,25 +7,15 @@ import verl  # noqa: F401  (loads the archer plugin)
 import verl.workers.utils.losses as verl_losses
 from verl.trainer.ppo.core_algos import get_policy_loss_fn
 
-ASPO_METRICS = {
-    "actor/pg_clipfrac_upper",
-    "actor/pg_clipfrac_lower",
-    "actor/pg_clipfrac",
-    "actor/positive_pg_clipfrac_dual",
-    "actor/negative_pg_clipfrac_dual",
-    "actor/ppo_kl",
-    "actor/is_ratio_mean_pos",
-    "actor/is_ratio_mean_neg",
-    "actor/entropy_pos",
-    "actor/entropy_neg",
-    "actor/high_entropy_frac",
-}
+from archer.aspo import METRIC_NAMES, finalize_metric_parts
+
+ASPO_METRICS = set(METRIC_NAMES)
 
 
-def metric_value(metric):
-    """A verl Metric holds the values appended to it; ppo_loss puts in exactly one."""
-    (value,) = metric.values
-    return value
+def finalized(metrics) -> dict:
+    """ppo_loss's metrics with each ASPO metric's numerator/denominator parts divided (what the worker
+    logs for a step made of this one micro-batch)."""
+    return finalize_metric_parts(dict(metrics))
 
 
 def run_ppo_loss(h, config, old, new, adv, entropy, mask, **kwargs):
@@ -58,8 +48,8 @@ def test_ppo_loss_hands_entropy_to_aspo_and_matches_the_reference(h, actor_confi
     ref_loss, ref_grad = reference_loss_and_grad(h, old, new, adv, entropy, mask, {"low": (0.2, 0.2), "high": (0.4, 0.4)})
     assert loss.item() == pytest.approx(ref_loss, rel=1e-5, abs=1e-6)
     torch.testing.assert_close(grad, ref_grad, rtol=1e-5, atol=1e-7)
-    assert ASPO_METRICS <= set(metrics)
-    assert metric_value(metrics["actor/high_entropy_frac"]) > 0
+    assert ASPO_METRICS <= set(finalized(metrics))
+    assert finalized(metrics)["actor/aspo/high_entropy_frac"] > 0
 
 
 def test_paper_preset_is_uniform_eps_and_runs_without_entropy(h, actor_config):
@@ -74,7 +64,7 @@ def test_paper_preset_is_uniform_eps_and_runs_without_entropy(h, actor_config):
     ref_loss, ref_grad = reference_loss_and_grad(h, old, new, adv, entropy, mask, eps)
     assert loss.item() == pytest.approx(ref_loss, rel=1e-5, abs=1e-6)
     torch.testing.assert_close(h.gather_grad(flat_grad, index), ref_grad, rtol=1e-5, atol=1e-7)
-    assert "actor/high_entropy_frac" not in metrics
+    assert "actor/aspo/high_entropy_frac" not in finalized(metrics)
 
 
 def test_entropy_eps_without_calculate_entropy_names_the_switch(h, actor_config):
@@ -170,17 +160,20 @@ def test_metrics_on_a_hand_built_batch(h, actor_config):
     mask = torch.ones(2, 4, dtype=torch.bool)
     _, metrics, _ = run_ppo_loss(h, actor_config("aspo_preset=paper", "actor_rollout_ref.actor.calculate_entropy=true"),
                                  old, new, adv, entropy, mask)
-    value = {k: metric_value(metrics[k]) for k in ASPO_METRICS}
-    assert value["actor/pg_clipfrac_upper"] == pytest.approx(1 / 8)  # r = 1.5 > 1.2, A > 0
-    assert value["actor/pg_clipfrac_lower"] == pytest.approx(1 / 8)  # r = 0.5 < 0.8, A < 0
+    value = {k: v for k, v in finalized(metrics).items() if k in ASPO_METRICS}
+    assert set(value) == ASPO_METRICS
+    assert value["actor/aspo/clipfrac_upper"] == pytest.approx(1 / 8)  # r = 1.5 > 1.2, A > 0
+    assert value["actor/aspo/clipfrac_lower"] == pytest.approx(1 / 8)  # r = 0.5 < 0.8, A < 0
     assert value["actor/pg_clipfrac"] == pytest.approx(2 / 8)
-    assert value["actor/positive_pg_clipfrac_dual"] == pytest.approx(1 / 4)  # 1/0.25 = 4 > 3
-    assert value["actor/negative_pg_clipfrac_dual"] == pytest.approx(1 / 4)  # 4 > 3
-    assert value["actor/is_ratio_mean_pos"] == pytest.approx((1.5 + 1.0 + 0.25 + 1.1) / 4, rel=1e-5)
-    assert value["actor/is_ratio_mean_neg"] == pytest.approx((0.5 + 4.0 + 1.0 + 1.2) / 4, rel=1e-5)
+    # verl's meaning of pg_clipfrac_lower: A < 0 tokens in the dual-clip region (r = 4 > c), over all tokens
+    assert value["actor/pg_clipfrac_lower"] == pytest.approx(1 / 8)
+    assert value["actor/aspo/dual_clipfrac_pos"] == pytest.approx(1 / 4)  # 1/0.25 = 4 > 3
+    assert value["actor/aspo/dual_clipfrac_neg"] == pytest.approx(1 / 4)  # 4 > 3
+    assert value["actor/aspo/is_ratio_mean_pos"] == pytest.approx((1.5 + 1.0 + 0.25 + 1.1) / 4, rel=1e-5)
+    assert value["actor/aspo/is_ratio_mean_neg"] == pytest.approx((0.5 + 4.0 + 1.0 + 1.2) / 4, rel=1e-5)
     assert value["actor/ppo_kl"] == pytest.approx(-ratio.log().mean().item(), rel=1e-5)
-    assert value["actor/entropy_pos"] == pytest.approx(0.25)
-    assert value["actor/entropy_neg"] == pytest.approx(0.25)
+    assert value["actor/aspo/entropy_mean_pos"] == pytest.approx(0.25)
+    assert value["actor/aspo/entropy_mean_neg"] == pytest.approx(0.25)
     # each response: quantile 0.8 of 4 values -> one token strictly above
-    assert value["actor/high_entropy_frac"] == pytest.approx(2 / 8)
+    assert value["actor/aspo/high_entropy_frac"] == pytest.approx(2 / 8)
     assert all(type(v) is float for v in value.values())

@@ -2,19 +2,28 @@
 constraints"), on the same entropy bucket as ASPO's clip ranges.
 
 verl 0.9.1's ``ppo_loss`` (verl/workers/utils/losses.py) adds one uniform term
-``kl_loss_coef * agg_loss(kld, response_mask)``. Archer2.0's scripts pass
-``high_entropy_kl_loss_scale_coef=0.0``: KL on the confident (low-entropy) tokens only. With
-``policy_loss.high_entropy_kl_loss_coef`` set (null: the same as ``actor.kl_loss_coef``, verl's
-behaviour), archer's ``ppo_loss`` wrapper (:mod:`archer.trainer.verl_adapter`) adds the difference
+``kl_loss_coef * agg_loss(kld, response_mask)``. With ``policy_loss.high_entropy_kl_loss_coef`` set (null:
+verl's uniform KL, nothing changes), archer's ``ppo_loss`` wrapper (:mod:`archer.trainer.verl_adapter`)
+replaces it by a KL term per entropy bucket (``high`` = :func:`archer.aspo.high_entropy_mask` of the current
+entropy, same quantile and scope as the clip ranges; ``low`` = the other valid tokens):
 
-    (high_entropy_kl_loss_coef - kl_loss_coef) * agg_loss(kld * high, response_mask)
+    kl_loss_coef * KL_low + high_entropy_kl_loss_coef * KL_high
 
-to verl's loss, where ``high`` is :func:`archer.aspo.high_entropy_mask` of the current entropy (same
-quantile and scope as the clip ranges). ``agg_loss`` is linear in its token values for every
-``loss_agg_mode`` and uses verl's global batch info (set by ``ppo_loss`` for this micro-batch), so the
-total is ``kl_loss_coef * KL(low tokens) + high_entropy_kl_loss_coef * KL(high tokens)``, micro-batch and
-data-parallel invariant like verl's own term. Metrics ``kl_loss_low_entropy`` / ``kl_loss_high_entropy``
-are the two parts of verl's ``kl_loss`` (they add up to it).
+``policy_loss.dual_token_kl_normalization`` says what each bucket's KL is:
+
+* ``bucket`` (Archer2.0's definition, the archer2 preset): the token mean over the bucket's own tokens,
+  ``KL_b = sum(kld * b) / sum(b)``. Archer2.0's actor computes ``agg_loss(kld, mask=b)`` (token-mean) per
+  micro-batch; here each micro-batch's bucket mean is weighted by its share of the mini-batch's tokens,
+  ``agg_loss(kld * b) * n_tokens / n_b``, which is their formula exactly when a mini-batch is one
+  micro-batch. With the 0.8 quantile, ``KL_low`` is about 1 / 0.8 times the ``all_tokens`` value.
+* ``all_tokens``: the bucket's KL summed over its tokens and divided by all response tokens,
+  ``KL_b = agg_loss(kld * b, response_mask)`` (verl's normalisation; the two parts add up to verl's
+  ``kl_loss``); micro-batch and data-parallel invariant like verl's own term.
+
+Both are added as a correction to verl's loss, which already holds ``kl_loss_coef * agg_loss(kld)``.
+Metrics ``actor/kl_low_entropy`` / ``actor/kl_high_entropy`` are the token means of the KL estimate over
+each bucket's tokens of the whole step (numerator/denominator parts, archer/trainer/step_metrics.py);
+verl's ``actor/kl_loss`` keeps its meaning (the token-mean KL over all response tokens).
 """
 
 from __future__ import annotations
@@ -23,21 +32,28 @@ from typing import Any, Optional
 
 import torch
 
-from archer.aspo import high_entropy_mask
+from archer.aspo import MetricDef, high_entropy_mask, metric_parts
 
-__all__ = ["high_entropy_kl_coef", "dual_token_kl_correction"]
+__all__ = ["high_entropy_kl_coef", "dual_token_kl_correction", "KL_NORMALIZATIONS", "METRICS"]
+
+KL_NORMALIZATIONS = ("bucket", "all_tokens")
+
+METRICS = (
+    MetricDef("actor/kl_low_entropy", "token", "KL estimate (actor.kl_loss_type) summed over the low-entropy tokens",
+              "low-entropy valid tokens"),
+    MetricDef("actor/kl_high_entropy", "token", "KL estimate summed over the high-entropy tokens",
+              "high-entropy valid tokens"),
+)
 
 
 def high_entropy_kl_coef(config: Any) -> Optional[float]:
-    """The high-entropy tokens' KL coefficient when it differs from ``kl_loss_coef``, else None (verl's
-    uniform KL, nothing to add)."""
+    """The high-entropy tokens' KL coefficient, or None when the KL is verl's uniform term (no KL loss, or
+    ``high_entropy_kl_loss_coef`` null)."""
     if not config.get("use_kl_loss", False):
         return None
     policy_loss = config.get("policy_loss", None)
     coef = policy_loss.get("high_entropy_kl_loss_coef", None) if policy_loss is not None else None
-    if coef is None or float(coef) == float(config.kl_loss_coef):
-        return None
-    return float(coef)
+    return None if coef is None else float(coef)
 
 
 def dual_token_kl_correction(config: Any, model_output: dict, data, entropy: Optional[torch.Tensor]):
@@ -64,7 +80,27 @@ def dual_token_kl_correction(config: Any, model_output: dict, data, entropy: Opt
     def agg(values: torch.Tensor) -> torch.Tensor:
         return agg_loss(loss_mat=values, loss_mask=mask, loss_agg_mode=config.loss_agg_mode, **config.global_batch_info)
 
-    kl_high = agg(kld * high)
-    kl_low = agg(kld * (mask & ~high))
-    correction = (coef_high - float(config.kl_loss_coef)) * kl_high
-    return correction, {"kl_loss_high_entropy": kl_high.detach(), "kl_loss_low_entropy": kl_low.detach()}
+    low = mask & ~high
+    coef_low = float(config.kl_loss_coef)
+    normalization = aspo.dual_token_kl_normalization
+    if normalization == "bucket":
+        if config.loss_agg_mode != "token-mean":
+            raise ValueError(
+                f"policy_loss.dual_token_kl_normalization=bucket is a token mean per bucket and needs "
+                f"actor_rollout_ref.actor.loss_agg_mode=token-mean, got {config.loss_agg_mode!r} (or set "
+                f"policy_loss.dual_token_kl_normalization=all_tokens)"
+            )
+        n_tokens = mask.sum()
+
+        def bucket_term(bucket: torch.Tensor) -> torch.Tensor:
+            # this micro-batch's bucket mean, weighted by its share of the mini-batch's tokens
+            return agg(kld * bucket) * n_tokens / bucket.sum().clamp(min=1)
+
+        applied = coef_low * bucket_term(low) + coef_high * bucket_term(high)
+    else:
+        applied = coef_low * agg(kld * low) + coef_high * agg(kld * high)
+    correction = applied - coef_low * agg(kld)  # verl's ppo_loss already added its uniform term
+    parts = {}
+    for name, bucket in (("actor/kl_low_entropy", low), ("actor/kl_high_entropy", high)):
+        parts.update(metric_parts(name, (kld * bucket).sum().detach(), bucket.sum()))
+    return correction, parts

@@ -7,7 +7,9 @@ Importing this module (which ``import verl`` does by itself, through our ``verl.
    (select it with ``policy_loss._target_: archer.trainer.verl_adapter.AspoPolicyLossConfig``);
 3. wraps ``verl.workers.utils.losses.ppo_loss`` so that the current policy's per-token entropy, which
    verl computes but never passes to policy losses, reaches the ASPO loss (detached);
-4. installs the two trainer adapters, which patch verl's trainer modules only when they are imported:
+4. wraps ``verl.workers.engine_workers.TrainingWorker.train_mini_batch`` so that each metric is the
+   ratio of the whole step's sums (:mod:`archer.trainer.step_metrics`);
+5. installs the two trainer adapters, which patch verl's trainer modules only when they are imported:
    :mod:`archer.trainer.reward_logging` (reward extra keys in the training metrics) and
    :mod:`archer.trainer.filter_groups_guard` (a bound on DAPO group-filtering refills).
 
@@ -31,8 +33,8 @@ from verl.workers.config import PolicyLossConfig
 from verl.utils.metric import AggregationType, Metric
 from verl.workers.utils.padding import no_padding_2_padding
 
-from archer.aspo import ENTROPY_QUANTILE_SCOPES, NEGATIVE_DUAL_CLIP_MODES, aspo_metrics, aspo_token_losses
-from archer.trainer.dual_token_kl import dual_token_kl_correction
+from archer.aspo import ENTROPY_QUANTILE_SCOPES, NEGATIVE_DUAL_CLIP_MODES, aspo_metric_parts, aspo_token_losses
+from archer.trainer.dual_token_kl import KL_NORMALIZATIONS, dual_token_kl_correction
 from archer.warn_once import warn_once
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ class AspoPolicyLossConfig(PolicyLossConfig):
             both null for a uniform eps (actor.clip_ratio_low / clip_ratio_high for every token).
         high_entropy_kl_loss_coef: KL-loss coefficient of the high-entropy tokens (same bucket); null: the
             same as actor.kl_loss_coef (verl's uniform KL). See archer/trainer/dual_token_kl.py.
+        dual_token_kl_normalization: "bucket" (each bucket's KL is the token mean over its own tokens, as
+            Archer2.0 computes it) or "all_tokens" (divided by all response tokens, verl's normalisation).
     """
 
     loss_mode: str = LOSS_MODE
@@ -71,6 +75,7 @@ class AspoPolicyLossConfig(PolicyLossConfig):
     high_entropy_clip_ratio_low: Optional[float] = 0.4
     high_entropy_clip_ratio_high: Optional[float] = 0.4
     high_entropy_kl_loss_coef: Optional[float] = None
+    dual_token_kl_normalization: str = "bucket"
 
     def __post_init__(self):
         parent_post_init = getattr(super(), "__post_init__", None)
@@ -111,6 +116,8 @@ def validate_aspo_keys(cfg: Any) -> None:
     kl = cfg.high_entropy_kl_loss_coef
     if kl is not None and (not _is_number(kl) or kl < 0):
         fail("high_entropy_kl_loss_coef", kl, "null or a number >= 0")
+    if cfg.dual_token_kl_normalization not in KL_NORMALIZATIONS:
+        fail("dual_token_kl_normalization", cfg.dual_token_kl_normalization, f"one of {list(KL_NORMALIZATIONS)}")
     if (low is None) != (high is None):
         raise ValueError(
             f"{KEY_PREFIX}.high_entropy_clip_ratio_low and {KEY_PREFIX}.high_entropy_clip_ratio_high must be "
@@ -182,8 +189,8 @@ def _wrap_ppo_loss(original: Callable) -> Callable:
         if extra is not None:
             correction, kl_parts = extra
             loss = loss + correction
-            aggregation = getattr(metrics.get("kl_loss"), "aggregation", AggregationType.MEAN)
-            metrics.update({k: Metric(value=v, aggregation=aggregation) for k, v in kl_parts.items()})
+            # numerator/denominator parts, collected like the policy loss's (archer/trainer/step_metrics.py)
+            metrics.update({k: Metric(value=v, aggregation=AggregationType.MEAN) for k, v in kl_parts.items()})
         return loss, metrics
 
     ppo_loss.__archer_wrapped__ = True
@@ -265,12 +272,19 @@ def compute_policy_loss_aspo(
         loss_agg_mode=loss_agg_mode,
         **config.global_batch_info,
     )
-    metric_tensors = aspo_metrics(out, advantages, response_mask, entropy)
-    values = torch.stack([v.float() for v in metric_tensors.values()]).tolist()  # one device sync
-    return pg_loss, dict(zip(metric_tensors.keys(), values))
+    # each metric as its numerator and denominator sums over this micro-batch; the worker divides the
+    # whole step's sums once (archer/trainer/step_metrics.py, archer.aspo.METRICS)
+    parts = aspo_metric_parts(out, advantages, response_mask, entropy)
+    values = torch.stack(list(parts.values())).tolist()  # one device sync
+    return pg_loss, dict(zip(parts.keys(), values))
 
 
 install()
+
+# whole-step values of the metrics above (patches verl's TrainingWorker.train_mini_batch)
+from archer.trainer import step_metrics  # noqa: E402
+
+step_metrics.install()
 
 # training-step reward/<key> metrics from the reward extra keys (patches verl's trainers lazily)
 from archer.trainer import reward_logging  # noqa: E402

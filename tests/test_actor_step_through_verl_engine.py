@@ -60,12 +60,13 @@ from verl_cpu_support import (
 
 
 ASPO_METRICS = (
-    "actor/pg_clipfrac_upper",
+    "actor/aspo/clipfrac_upper",
+    "actor/aspo/clipfrac_lower",
     "actor/pg_clipfrac_lower",
-    "actor/positive_pg_clipfrac_dual",
-    "actor/negative_pg_clipfrac_dual",
-    "actor/high_entropy_frac",
-    "actor/is_ratio_mean_pos",
+    "actor/aspo/dual_clipfrac_pos",
+    "actor/aspo/dual_clipfrac_neg",
+    "actor/aspo/high_entropy_frac",
+    "actor/aspo/is_ratio_mean_pos",
 )
 
 # the archer2 preset's values (asserted against the composed config below)
@@ -170,8 +171,8 @@ def test_aspo_step_uses_entropy_dependent_eps_and_reports_aspo_metrics(model_dir
     for name, value in expected.items():
         assert metrics[name] == pytest.approx(value, rel=1e-4, abs=1e-6), name
     # a uniform eps of 0.2 would have masked every token of responses 0 and 1
-    assert metrics["actor/pg_clipfrac_upper"] < tokens[0] / n_valid
-    assert metrics["actor/pg_clipfrac_lower"] < tokens[1] / n_valid
+    assert metrics["actor/aspo/clipfrac_upper"] < tokens[0] / n_valid
+    assert metrics["actor/aspo/clipfrac_lower"] < tokens[1] / n_valid
 
     after = actor.parameters()
     assert any(not torch.equal(before[k], after[k]) for k in before), "the step left every parameter unchanged"
@@ -188,8 +189,8 @@ def test_on_policy_step_raises_positive_and_lowers_negative_response_log_probs(m
 
     # on-policy: old log-probs are the engine's own, so r = 1 and no token is clipped
     metrics, _ = actor.update(rollout, log_probs, advantages, global_batch_size=N_RESPONSES)
-    assert metrics["actor/is_ratio_mean_pos"] == pytest.approx(1.0, abs=1e-5)
-    assert metrics["actor/is_ratio_mean_neg"] == pytest.approx(1.0, abs=1e-5)
+    assert metrics["actor/aspo/is_ratio_mean_pos"] == pytest.approx(1.0, abs=1e-5)
+    assert metrics["actor/aspo/is_ratio_mean_neg"] == pytest.approx(1.0, abs=1e-5)
     for name in ASPO_METRICS[:4]:
         assert metrics[name] == 0.0, name
     # at r = 1 the ASPO loss value is the token-mean of -A
@@ -237,7 +238,10 @@ def test_dual_token_kl_step_puts_the_kl_on_low_entropy_tokens_only(model_dir):
     uniform-KL update whose reference agrees with the policy on the high-entropy tokens (KL and KL gradient 0
     there), i.e. the high-entropy tokens' KL moved no parameter."""
     kl = ["actor_rollout_ref.actor.use_kl_loss=true", "actor_rollout_ref.actor.kl_loss_coef=0.5",
-          "actor_rollout_ref.actor.kl_loss_type=low_var_kl"]
+          "actor_rollout_ref.actor.kl_loss_type=low_var_kl",
+          # verl's normalisation, so that the uniform-KL twin below is the same objective (the preset's
+          # bucket means: tests/test_dual_token_kl_matches_archer2_formula.py)
+          "actor_rollout_ref.actor.policy_loss.dual_token_kl_normalization=all_tokens"]
     rollout = make_rollout(seed=4)
     mask = rollout["response_mask"].bool()
     advantages = advantages_for(rollout)
@@ -258,9 +262,10 @@ def test_dual_token_kl_step_puts_the_kl_on_low_entropy_tokens_only(model_dir):
 
     kld = low_var_kl(log_probs, ref)
     n_valid = mask.sum().item()
-    # the engine's metric names; verl's worker adds the "actor/" prefix (the smoke run logs actor/kl_loss_*)
-    assert metrics["kl_loss_high_entropy"] == pytest.approx((kld * high).sum().item() / n_valid, rel=1e-4)
-    assert metrics["kl_loss_low_entropy"] == pytest.approx((kld * (mask & ~high)).sum().item() / n_valid, rel=1e-4)
+    # each bucket's token-mean KL (verl's worker adds the "actor/" prefix to kl_loss only)
+    low = mask & ~high
+    assert metrics["actor/kl_high_entropy"] == pytest.approx((kld * high).sum().item() / high.sum().item(), rel=1e-4)
+    assert metrics["actor/kl_low_entropy"] == pytest.approx((kld * low).sum().item() / low.sum().item(), rel=1e-4)
     assert metrics["kl_loss"] == pytest.approx((kld * mask).sum().item() / n_valid, rel=1e-4)
 
     # the same step with verl's uniform KL and a reference equal to the policy on the high-entropy tokens

@@ -47,13 +47,14 @@ ENTROPY_QUANTILE = 0.8
 DUAL_CLIP_C = 3.0
 
 ASPO_METRICS = (
-    "actor/pg_clipfrac_upper",
+    "actor/aspo/clipfrac_upper",
+    "actor/aspo/clipfrac_lower",
     "actor/pg_clipfrac_lower",
-    "actor/positive_pg_clipfrac_dual",
-    "actor/negative_pg_clipfrac_dual",
-    "actor/high_entropy_frac",
-    "actor/is_ratio_mean_pos",
-    "actor/is_ratio_mean_neg",
+    "actor/aspo/dual_clipfrac_pos",
+    "actor/aspo/dual_clipfrac_neg",
+    "actor/aspo/high_entropy_frac",
+    "actor/aspo/is_ratio_mean_pos",
+    "actor/aspo/is_ratio_mean_neg",
 )
 
 
@@ -267,8 +268,8 @@ def test_megatron_ep2_aspo_metrics_and_pg_loss_equal_fsdp2_and_the_batch_design(
         for name, value in expected_aspo_metrics(result).items():
             assert result["metrics"][name] == pytest.approx(value, rel=1e-4, abs=1e-6), f"{engine}: {name}"
         # a uniform eps of 0.2 would have clipped every token of responses 0 and 1
-        assert result["metrics"]["actor/pg_clipfrac_upper"] < tokens[0] / mask.sum().item(), engine
-        assert result["metrics"]["actor/pg_clipfrac_lower"] < tokens[1] / mask.sum().item(), engine
+        assert result["metrics"]["actor/aspo/clipfrac_upper"] < tokens[0] / mask.sum().item(), engine
+        assert result["metrics"]["actor/aspo/clipfrac_lower"] < tokens[1] / mask.sum().item(), engine
 
 
 def test_megatron_ep2_parameter_updates_match_fsdp2_dense_and_per_expert(runs):

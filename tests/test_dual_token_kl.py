@@ -1,7 +1,8 @@
 """Dual-token KL through verl's real ``ppo_loss``: ``high_entropy_kl_loss_coef`` weights the KL of the
 high-entropy tokens (ASPO's entropy bucket), ``kl_loss_coef`` the others; null is verl's uniform KL.
-Checked against a hand-written per-token reference (values and gradients), for every aggregation mode,
-and split into micro-batches."""
+Here with ``dual_token_kl_normalization=all_tokens`` (verl's normalisation), checked against a hand-written
+per-token reference (values and gradients), for every aggregation mode, and split into micro-batches. The
+archer2 preset's ``bucket`` normalisation: tests/test_dual_token_kl_matches_archer2_formula.py."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import verl  # noqa: F401  (loads the archer plugin)
 import verl.workers.utils.losses as verl_losses
 
 KL_COEF = 0.05
+ALL_TOKENS = "actor_rollout_ref.actor.policy_loss.dual_token_kl_normalization=all_tokens"
 
 
 def low_var_kl(lp: float, ref: float) -> tuple[float, float]:
@@ -39,9 +41,11 @@ def loss_and_grad(h, config, old, new, adv, entropy, mask, ref):
     return loss, metrics, h.gather_grad(flat_grad, index)
 
 
-def one(metric):
-    (value,) = metric.values
-    return float(value)
+def finalized(metrics) -> dict:
+    from archer.aspo import finalize_metric_parts
+    from verl.utils.metric import reduce_metrics
+
+    return finalize_metric_parts(reduce_metrics(dict(metrics)))
 
 
 def reference_kl_term(h, new, entropy, mask, ref, coef_low, coef_high):
@@ -65,15 +69,21 @@ def test_high_entropy_tokens_get_their_own_kl_coefficient(h, actor_config, coef_
     inputs = make_inputs(h)
     old, new, adv, entropy, mask, ref = inputs
     no_kl = actor_config()
-    dual = actor_config(*base, f"actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef={coef_high}")
+    dual = actor_config(*base, ALL_TOKENS, f"actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef={coef_high}")
     loss0, _, grad0 = loss_and_grad(h, no_kl, *inputs)
     loss1, metrics, grad1 = loss_and_grad(h, dual, *inputs)
     ref_value, ref_grad = reference_kl_term(h, new, entropy, mask, ref, KL_COEF, coef_high)
     assert (loss1 - loss0).item() == pytest.approx(ref_value, rel=1e-5, abs=1e-7)
     torch.testing.assert_close(grad1 - grad0, ref_grad, rtol=1e-4, atol=1e-7)
-    # the two bucket metrics are the two parts of verl's kl_loss
-    assert one(metrics["kl_loss_high_entropy"]) + one(metrics["kl_loss_low_entropy"]) == pytest.approx(
-        one(metrics["kl_loss"]), rel=1e-5
+    # each bucket metric is that bucket's token-mean KL; weighted by the bucket sizes they give verl's kl_loss
+    values = finalized(metrics)
+    n_high = sum(
+        sum(1 for t in range(int(mask[b].sum())) if entropy[b, t].item() > h.quantile(entropy[b, : int(mask[b].sum())].tolist(), 0.8))
+        for b in range(mask.shape[0])
+    )
+    n_valid = int(mask.sum())
+    assert (values["actor/kl_high_entropy"] * n_high + values["actor/kl_low_entropy"] * (n_valid - n_high)) / n_valid == (
+        pytest.approx(values["kl_loss"], rel=1e-5)
     )
 
 
@@ -85,6 +95,7 @@ def test_null_coefficient_is_verl_uniform_kl(h, actor_config):
         "actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef=null",
     )
     same = actor_config(
+        ALL_TOKENS,
         "actor_rollout_ref.actor.use_kl_loss=true",
         f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}",
         f"actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef={KL_COEF}",
@@ -92,7 +103,7 @@ def test_null_coefficient_is_verl_uniform_kl(h, actor_config):
     assert uniform.policy_loss.high_entropy_kl_loss_coef is None
     loss_u, metrics_u, grad_u = loss_and_grad(h, uniform, *inputs)
     loss_s, _, grad_s = loss_and_grad(h, same, *inputs)
-    assert "kl_loss_high_entropy" not in metrics_u  # nothing added: verl's own term only
+    assert "actor/kl_high_entropy" not in finalized(metrics_u)  # nothing added: verl's own term only
     torch.testing.assert_close(loss_s, loss_u)
     torch.testing.assert_close(grad_s, grad_u)
     _, ref_grad = reference_kl_term(h, inputs[1], inputs[3], inputs[4], inputs[5], KL_COEF, KL_COEF)
@@ -110,6 +121,7 @@ def test_two_micro_batches_with_global_batch_info_equal_one_batch(h, actor_confi
     from verl.utils import tensordict_utils as tu
 
     config = actor_config(
+        ALL_TOKENS,
         "actor_rollout_ref.actor.use_kl_loss=true",
         f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}",
         "actor_rollout_ref.actor.policy_loss.high_entropy_kl_loss_coef=0.0",

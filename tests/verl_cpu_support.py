@@ -177,15 +177,18 @@ def expected_aspo_metrics(high: torch.Tensor, mask: torch.Tensor) -> dict[str, f
     tokens = mask.sum(-1).tolist()
     return {
         # response 0 (A > 0, r = 1.3 > 1 + 0.2): clipped except its high-entropy tokens (eps 0.4)
-        "actor/pg_clipfrac_upper": (mask[0] & ~high[0]).sum().item() / n_valid,
+        "actor/aspo/clipfrac_upper": (mask[0] & ~high[0]).sum().item() / n_valid,
         # response 1 (A < 0, r = 1/1.3 < 1 - 0.2): clipped except its high-entropy tokens
-        "actor/pg_clipfrac_lower": (mask[1] & ~high[1]).sum().item() / n_valid,
+        "actor/aspo/clipfrac_lower": (mask[1] & ~high[1]).sum().item() / n_valid,
+        "actor/pg_clipfrac": ((mask[0] & ~high[0]).sum() + (mask[1] & ~high[1]).sum()).item() / n_valid,
         # responses 2 (A > 0, 1/r = 4 > c) and 3 (A < 0, r = 4 > c): every token dual-clipped
-        "actor/positive_pg_clipfrac_dual": tokens[2] / (tokens[0] + tokens[2]),
-        "actor/negative_pg_clipfrac_dual": tokens[3] / (tokens[1] + tokens[3]),
-        "actor/high_entropy_frac": high.sum().item() / n_valid,
-        "actor/is_ratio_mean_pos": (OFF_POLICY_RATIOS[0] + OFF_POLICY_RATIOS[2]) / 2,
-        "actor/is_ratio_mean_neg": (OFF_POLICY_RATIOS[1] + OFF_POLICY_RATIOS[3]) / 2,
+        "actor/aspo/dual_clipfrac_pos": tokens[2] / (tokens[0] + tokens[2]),
+        "actor/aspo/dual_clipfrac_neg": tokens[3] / (tokens[1] + tokens[3]),
+        # verl's pg_clipfrac_lower: A < 0 tokens in the dual-clip region, over all valid tokens
+        "actor/pg_clipfrac_lower": tokens[3] / n_valid,
+        "actor/aspo/high_entropy_frac": high.sum().item() / n_valid,
+        "actor/aspo/is_ratio_mean_pos": (OFF_POLICY_RATIOS[0] + OFF_POLICY_RATIOS[2]) / 2,
+        "actor/aspo/is_ratio_mean_neg": (OFF_POLICY_RATIOS[1] + OFF_POLICY_RATIOS[3]) / 2,
     }
 
 
@@ -267,9 +270,12 @@ class EngineActor:
             compute_loss=True,
             return_model_output=True,  # keep the update forward's log-probs / entropy for the checks
         )
+        from archer.aspo import finalize_metric_parts
+
         with self.engine.train_mode():
             output = self.engine.train_batch(td, loss_function=self.loss_fn)
-        metrics = {k: float(v) for k, v in reduce_metrics(dict(output["metrics"])).items()}
+        # one mini-batch: its metric parts divided as TrainingWorker.train_mini_batch (patched) does
+        metrics = {k: float(v) for k, v in finalize_metric_parts(reduce_metrics(dict(output["metrics"]))).items()}
         model_output = {k: no_padding_2_padding(v, td).float() for k, v in output["model_output"].items()}
         return metrics, model_output
 

@@ -48,7 +48,8 @@ aspo_smoke_prepare() {
   # scaled-down launcher settings; every one is still an environment variable and the user's value wins
   SMOKE_STEPS=${SMOKE_STEPS:-2}
   SMOKE_REWARD_WORKERS=${SMOKE_REWARD_WORKERS:-2}
-  : "${EXPERIMENT_NAME:=smoke-${ASPO_TASK}}"
+  # one run directory per loss: a GRPO smoke never resumes an ASPO one (or the other way round)
+  : "${EXPERIMENT_NAME:=smoke-$( [ "${LOSS_MODE:-aspo}" = vanilla ] && echo grpo || echo aspo )-${ASPO_TASK}}"
   : "${MODEL_PATH:=$SMOKE_MODEL}"
   : "${DATA_DIR:=$SMOKE_DATA_DIR}"
   : "${TRAIN_FILE:=$SMOKE_TRAIN_FILE}"

@@ -35,6 +35,10 @@ def main(config) -> None:
     from verl.trainer.main_ppo import main as verl_main
 
     check_config(config)
+    # a checkpoint of another experiment (loss, preset, model, data) is never resumed (archer/trainer/run_identity.py)
+    from archer.trainer.run_identity import check_and_record
+
+    check_and_record(config)
     # verl's own entry point minus its hydra decorator: device detection, validate_config, Ray, trainer
     verl_main.__wrapped__(config)
 

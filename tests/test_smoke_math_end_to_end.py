@@ -13,9 +13,9 @@ from archer.smoke.pipeline import SUMMARY_KEYS, max_weight_change
 
 pytestmark = pytest.mark.slow
 
-ASPO_METRICS = ("actor/pg_clipfrac_upper", "actor/pg_clipfrac_lower", "actor/positive_pg_clipfrac_dual",
-                "actor/negative_pg_clipfrac_dual", "actor/is_ratio_mean_pos", "actor/is_ratio_mean_neg",
-                "actor/high_entropy_frac")
+ASPO_METRICS = ("actor/aspo/clipfrac_upper", "actor/aspo/clipfrac_lower", "actor/pg_clipfrac_lower",
+                "actor/aspo/dual_clipfrac_pos", "actor/aspo/dual_clipfrac_neg", "actor/aspo/is_ratio_mean_pos",
+                "actor/aspo/is_ratio_mean_neg", "actor/aspo/high_entropy_frac")
 REWARD_METRICS = ("reward/grader_score/mean", "reward/acc/mean", "reward/response_has_answer/mean")
 
 
@@ -39,7 +39,8 @@ def test_every_step_logs_aspo_kl_reward_and_grad_metrics(run):
         assert not missing, f"step {step} lacks {missing}"
         # archer2 preset: tokens strictly above each response's 0.8 entropy quantile (about 20%; tiny
         # responses of ~7 tokens make the fraction coarse)
-        assert 0.05 < m["actor/high_entropy_frac"] < 0.45, m["actor/high_entropy_frac"]
+        assert 0.05 < m["actor/aspo/high_entropy_frac"] < 0.45, m["actor/aspo/high_entropy_frac"]
+        assert not any("@" in key for key in m), "raw metric parts reached the log"
         assert m["actor/grad_norm"] > 0
     # the reference model is the start policy: KL is 0 before the first update and non-zero after it
     assert steps[2]["actor/kl_loss"] > 0

@@ -1,7 +1,7 @@
 """archer: ASPO (Asymmetric Importance Sampling Policy Optimization) on verl.
 
 Importing ``archer`` is cheap and does not import verl. The verl integration lives in
-``archer.trainer.verl_adapter`` and is loaded automatically by ``import verl`` through the
+``archer.plugin`` and is loaded automatically by ``import verl`` through the
 ``verl.plugins`` entry point.
 """
 

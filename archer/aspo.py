@@ -156,7 +156,7 @@ def aspo_token_losses(
 # metrics: every one is a ratio numerator / denominator of sums over the tokens or responses of the whole
 # update step (all micro-batches, data-parallel ranks, mini-batches and epochs). A micro-batch reports the
 # two sums, never the ratio; the plugin adds them up over the step and divides once
-# (archer/trainer/step_metrics.py), so no metric depends on how the step was batched.
+# (archer/plugin/step_metrics.py), so no metric depends on how the step was batched.
 
 
 class MetricDef(NamedTuple):

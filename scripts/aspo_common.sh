@@ -26,7 +26,7 @@ aspo_usage() {
   cat <<EOF
 usage: bash scripts/run_aspo_${ASPO_TASK}.sh [--dry-run | --smoke] [--help] [hydra overrides ...]
 
-ASPO (${ASPO_TASK}) with the Archer2.0 / paper settings, through python -m archer.trainer.main (verl 0.9.1),
+ASPO (${ASPO_TASK}) with the Archer2.0 / paper settings, through python -m archer.launch.main (verl 0.9.1),
 on DeepSeek-R1-Distill-Qwen-1.5B or another model preset: MODEL=$(aspo_model_presets | paste -sd '|' -)
 (scripts/models/, docs/models.md). Every setting is an environment variable (docs/launch.md); hydra
 overrides after the flags are applied last and win, e.g.
@@ -43,9 +43,9 @@ overrides after the flags are applied last and win, e.g.
 
 Without --dry-run (GPU node): checks that verl, vLLM and archer are installed (ARCHER_AUTO_INSTALL=1
 installs them with scripts/install_gpu.sh; otherwise prints the command), runs the GPU preflight (driver,
-GPUs, disk for MAX_CKPT_TO_KEEP checkpoints, model: python -m archer.trainer.preflight), prepares missing
+GPUs, disk for MAX_CKPT_TO_KEEP checkpoints, model: python -m archer.launch.preflight), prepares missing
 data with python -m archer.data prepare,
-with NNODES>1 checks that every Ray node and GPU joined (python -m archer.trainer.ray_check), then trains.
+with NNODES>1 checks that every Ray node and GPU joined (python -m archer.launch.ray_check), then trains.
 The resolved config is saved as \$CKPT_DIR/config.yaml and the console log as \$CKPT_DIR/train.log.
 EOF
 }
@@ -197,7 +197,7 @@ aspo_defaults() {
   # group filtering: drop groups whose 16 responses are all correct or all wrong [A2 +trainer.rejection_sample=True
   # drops them; verl 0.9.1's v1 trainer evicts them by algorithm.filter_groups and refills the batch with
   # fresh prompts (DAPO). metric acc = archer.reward's 0/1 correctness. verl 0.9.1's v1 trainer ignores
-  # max_num_gen_batches; archer.trainer.filter_groups_guard enforces it: a step that has used this many
+  # max_num_gen_batches; archer.plugin.filter_groups_guard enforces it: a step that has used this many
   # generation batches without a full batch stops with an error (0 = no limit, a warning per batch).
   # 10 is verl's DAPO recipe value [verl recipe/dapo]; Archer2.0 has no such bound (it trains on fewer groups)]
   FILTER_GROUPS=${FILTER_GROUPS:-True}
@@ -504,12 +504,12 @@ aspo_ensure_software() {
 }
 
 # driver vs torch's CUDA, GPU count and memory, disk for the kept checkpoints, model reachable, bwrap
-# (python -m archer.trainer.preflight; docs/launch.md). PREFLIGHT=0 skips it.
+# (python -m archer.launch.preflight; docs/launch.md). PREFLIGHT=0 skips it.
 aspo_gpu_preflight() {
   [ "${PREFLIGHT:-1}" = 0 ] && return 0
   local hf_model=()
   case " $* " in *checkpoint.save_contents=*hf_model*) hf_model=(--hf-model) ;; esac
-  "$PYTHON" -m archer.trainer.preflight --task "$ASPO_TASK" --nnodes "$NNODES" --gpus-per-node "$GPUS_PER_NODE" \
+  "$PYTHON" -m archer.launch.preflight --task "$ASPO_TASK" --nnodes "$NNODES" --gpus-per-node "$GPUS_PER_NODE" \
     --model "$MODEL_PATH" --engine "$ENGINE" --ckpt-dir "$CKPT_DIR" --keep "$MAX_CKPT_TO_KEEP" "${hf_model[@]}" \
     || aspo_die "GPU preflight failed (fixes above; PREFLIGHT=0 skips it); nothing was started"
 }
@@ -519,7 +519,7 @@ aspo_check_ray_cluster() {
   # `ray start --head` started on this node ("auto"). verl's ray.init() then joins it (RAY_ADDRESS is exported).
   export RAY_ADDRESS=${RAY_ADDRESS:-auto}
   aspo_log "checking the Ray cluster at $RAY_ADDRESS: $NNODES nodes x $GPUS_PER_NODE GPUs"
-  "$PYTHON" -m archer.trainer.ray_check --address "$RAY_ADDRESS" --nodes "$NNODES" \
+  "$PYTHON" -m archer.launch.ray_check --address "$RAY_ADDRESS" --nodes "$NNODES" \
     --gpus-per-node "$GPUS_PER_NODE" --timeout "$RAY_WAIT_TIMEOUT" \
     || aspo_die "the Ray cluster is not complete (see above); start it as in docs/launch.md"
 }
@@ -567,15 +567,15 @@ aspo_main() {
     fi
     aspo_has_module verl \
       || aspo_die "verl is not importable by $PYTHON; set up the CPU venv with bash scripts/test.sh (then PYTHON=.venv/bin/python), or install: pip install -r requirements-cpu.txt && pip install -e . --no-deps (CPU) or $(aspo_install_hint)"
-    exec "$PYTHON" -m archer.trainer.dry_run "${all[@]}"
+    exec "$PYTHON" -m archer.launch.dry_run "${all[@]}"
   fi
 
   aspo_ensure_software
   [ "$smoke" = 1 ] || aspo_gpu_preflight "${all[@]}"  # the smoke profile runs on CPU
   mkdir -p "$CKPT_DIR"
   # same checks as --dry-run, but missing data is prepared and the model's config/tokenizer may be fetched
-  aspo_log "preflight: config, reward, data (python -m archer.trainer.dry_run --preflight)"
-  "$PYTHON" -m archer.trainer.dry_run --preflight "${all[@]}" >"$CKPT_DIR/config.yaml" \
+  aspo_log "preflight: config, reward, data (python -m archer.launch.dry_run --preflight)"
+  "$PYTHON" -m archer.launch.dry_run --preflight "${all[@]}" >"$CKPT_DIR/config.yaml" \
     || aspo_die "preflight failed (see above); nothing was started"
   aspo_log "resolved config: $CKPT_DIR/config.yaml"
   if [ "$NNODES" -gt 1 ]; then
@@ -587,5 +587,5 @@ aspo_main() {
     return
   fi
   aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
-  "$PYTHON" -m archer.trainer.main "${all[@]}" 2>&1 | tee -a "$CKPT_DIR/train.log"
+  "$PYTHON" -m archer.launch.main "${all[@]}" 2>&1 | tee -a "$CKPT_DIR/train.log"
 }

@@ -114,7 +114,7 @@ aspo_smoke_run() {
   aspo_log "smoke training: $SMOKE_STEPS step(s) on CPU; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
   mkdir -p "$(dirname "$VERL_FILE_LOGGER_PATH")"
   started=$(aspo_now)
-  "$PYTHON" -m archer.trainer.main "$@" 2>&1 | tee -a "$CKPT_DIR/train.log" \
+  "$PYTHON" -m archer.launch.main "$@" 2>&1 | tee -a "$CKPT_DIR/train.log" \
     || aspo_die "training failed; see $CKPT_DIR/train.log"
   finished=$(aspo_now)
   if [ "${SMOKE_FINISH:-1}" = 0 ]; then

@@ -144,5 +144,5 @@ fi
 step "${PIP[@]}" --no-deps -e "$REPO_ROOT"
 
 if [ "$print_only" = 0 ]; then
-  log "done. Check: $PYTHON -m archer.trainer.preflight --task math   (driver, GPUs, disk, model)"
+  log "done. Check: $PYTHON -m archer.launch.preflight --task math   (driver, GPUs, disk, model)"
 fi

@@ -136,7 +136,7 @@ def main() -> None:
     torch.distributed.init_process_group("gloo", rank=args.rank, world_size=args.world_size)
     import verl  # noqa: F401  (archer's plugin: loss, ppo_loss wrapper, whole-step patch)
 
-    from archer.trainer import step_metrics
+    from archer.plugin import step_metrics
 
     assert step_metrics.installed(), "archer's TrainingWorker.train_mini_batch patch is not installed"
     worker, _, temperature = make_worker(args.model_dir)

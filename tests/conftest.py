@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 @functools.lru_cache(maxsize=None)
 def _compose(overrides: tuple[str, ...]):
-    from archer.trainer.dry_run import compose_config
+    from archer.launch.dry_run import compose_config
 
     return compose_config(overrides)
 

@@ -162,7 +162,7 @@ def compose_configs(model_dir: Path, engine: str, ep: int):
 
         cfg = compose_engine_config(model_dir, *COMMON_OVERRIDES, *FSDP2_OVERRIDES)
     else:
-        from archer.trainer.dry_run import compose_config
+        from archer.launch.dry_run import compose_config
 
         cfg = compose_config(
             [

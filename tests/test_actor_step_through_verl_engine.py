@@ -38,7 +38,7 @@ import verl  # noqa: F401  (loads archer's verl plugin: loss_mode=aspo and the w
 import verl.workers.utils.losses as verl_losses
 from verl.plugin.platform import platform_manager
 
-from archer.trainer.verl_adapter import AspoPolicyLossConfig
+from archer.plugin.config import AspoPolicyLossConfig
 
 # CPU platform, engine registration, gloo group and tiny model (shared with the export tests)
 from verl_cpu_support import (

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from archer.trainer.main import check_config
-from archer.trainer.verl_adapter import AspoPolicyLossConfig
+from archer.launch.main import check_config
+from archer.plugin.config import AspoPolicyLossConfig
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def test_driver_check_fails_early_when_entropy_eps_lacks_calculate_entropy(compo
 @pytest.mark.parametrize("preset,expect_high", [("archer2", "0.4"), ("paper", "null")])
 def test_cfg_job_prints_the_composed_config_on_cpu(preset, expect_high):
     proc = subprocess.run(
-        [sys.executable, "-m", "archer.trainer.main", "--cfg", "job", f"aspo_preset={preset}"],
+        [sys.executable, "-m", "archer.launch.main", "--cfg", "job", f"aspo_preset={preset}"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
@@ -94,7 +94,7 @@ def test_cfg_job_prints_the_composed_config_on_cpu(preset, expect_high):
 
     job = yaml.safe_load(proc.stdout)
     pl = job["actor_rollout_ref"]["actor"]["policy_loss"]
-    assert pl["_target_"] == "archer.trainer.verl_adapter.AspoPolicyLossConfig"
+    assert pl["_target_"] == "archer.plugin.config.AspoPolicyLossConfig"
     assert pl["loss_mode"] == "aspo"
     assert str(pl["high_entropy_clip_ratio_low"]).lower().replace("none", "null") == expect_high
 

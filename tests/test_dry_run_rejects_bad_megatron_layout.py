@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from archer.trainer import dry_run
+from archer.launch import dry_run
 
 M = "actor_rollout_ref.actor.megatron"
 # 8 GPUs, 64 prompts x 16 responses, as the launchers' defaults
@@ -57,7 +57,7 @@ def config_only_moe_model(model_dir, experts: int):
 
 
 def test_expert_parallel_size_must_divide_the_models_experts(tmp_path):
-    from archer.trainer.config_checks import check_experts_divide
+    from archer.launch.config_checks import check_experts_divide
 
     model = config_only_moe_model(tmp_path / "moe", experts=4)
     ok = dry_run.compose_config([*BASE, f"actor_rollout_ref.model.path={model}", f"{M}.expert_model_parallel_size=4"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archer.trainer import dry_run
+from archer.launch import dry_run
 from launcher_support import write_verl_parquet
 
 
@@ -24,7 +24,7 @@ def test_verl_default_reward_cannot_grade_math500_and_the_dry_run_says_so(tmp_pa
 
 
 def test_archer_reward_grades_them(tmp_path):
-    _run(tmp_path)  # archer.trainer.main's default reward
+    _run(tmp_path)  # archer.launch.main's default reward
 
 
 def test_an_unknown_source_is_named_with_archer_reward(tmp_path):

@@ -11,7 +11,7 @@ from conftest import REPO_ROOT
 
 def test_unregistered_loss_mode_fails_the_dry_run_listing_the_registered_modes():
     proc = subprocess.run(
-        [sys.executable, "-m", "archer.trainer.dry_run", "actor_rollout_ref.actor.policy_loss.loss_mode=aspoo"],
+        [sys.executable, "-m", "archer.launch.dry_run", "actor_rollout_ref.actor.policy_loss.loss_mode=aspoo"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 1, proc.stderr[-2000:]
@@ -24,8 +24,8 @@ def test_unregistered_loss_mode_fails_the_dry_run_listing_the_registered_modes()
 def test_driver_check_rejects_it_before_ray(compose_config):
     import pytest
 
-    from archer.trainer.config_checks import ConfigError
-    from archer.trainer.main import check_config
+    from archer.launch.config_checks import ConfigError
+    from archer.launch.main import check_config
 
     with pytest.raises(ConfigError, match="registered: .*aspo"):
         check_config(compose_config("actor_rollout_ref.actor.policy_loss.loss_mode=grpoo"))

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from archer.trainer.config_checks import ConfigError, check_value_types
-from archer.trainer.dry_run import DryRunError, compose_config, validate_with_verl
+from archer.launch.config_checks import ConfigError, check_value_types
+from archer.launch.dry_run import DryRunError, compose_config, validate_with_verl
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """DAPO group filtering cannot refill forever: verl's real v1 ``ReplayBuffer.sample`` (wrapped by
-``archer.trainer.filter_groups_guard``) stops after ``max_num_gen_batches`` generation batches that fill
+``archer.plugin.filter_groups_guard``) stops after ``max_num_gen_batches`` generation batches that fill
 no batch, with an error naming ``algorithm.filter_groups``; a step that fills its batch logs the groups it
 kept and dropped.
 
@@ -17,7 +17,7 @@ import pytest
 
 import verl  # noqa: F401  (loads archer's plugin, which installs the guard)
 
-from archer.trainer import filter_groups_guard
+from archer.plugin import filter_groups_guard
 from transfer_queue_support import local_transfer_queue
 
 N_RESPONSES = 4

@@ -1,4 +1,4 @@
-"""archer.trainer.dry_run's checks, called in-process on configs composed like the launcher's: data files
+"""archer.launch.dry_run's checks, called in-process on configs composed like the launcher's: data files
 (validated, or the exact prepare command), the group-filter metric, the model check without network."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archer.trainer import dry_run
+from archer.launch import dry_run
 from launcher_support import build_config_only_model, write_verl_parquet
 
 BASE = [

@@ -31,7 +31,7 @@ TABLE = {
     "actor_rollout_ref.actor.entropy_coeff": 0,
     "actor_rollout_ref.actor.loss_agg_mode": "token-mean",
     # ASPO, archer2 preset: eps 0.2, 0.4 for high-entropy tokens, c = 3
-    "actor_rollout_ref.actor.policy_loss._target_": "archer.trainer.verl_adapter.AspoPolicyLossConfig",
+    "actor_rollout_ref.actor.policy_loss._target_": "archer.plugin.config.AspoPolicyLossConfig",
     "actor_rollout_ref.actor.policy_loss.loss_mode": "aspo",
     "actor_rollout_ref.actor.clip_ratio_low": 0.2,
     "actor_rollout_ref.actor.clip_ratio_high": 0.2,

@@ -1,4 +1,4 @@
-"""archer.trainer.ray_check: the decision on hand-made `ray.nodes()` lists, and one run against a real
+"""archer.launch.ray_check: the decision on hand-made `ray.nodes()` lists, and one run against a real
 local Ray head (2 logical GPUs) started by this test."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from archer.trainer.ray_check import cluster_shortfall, node_table, wait_for_cluster
+from archer.launch.ray_check import cluster_shortfall, node_table, wait_for_cluster
 from launcher_support import REPO_ROOT
 
 
@@ -89,7 +89,7 @@ def test_against_a_real_local_ray_head():
         assert address, "the Ray head did not start"
 
         def check(*args):
-            return subprocess.run([sys.executable, "-m", "archer.trainer.ray_check", "--address", address, *args],
+            return subprocess.run([sys.executable, "-m", "archer.launch.ray_check", "--address", address, *args],
                                   cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
 
         start = time.monotonic()
@@ -111,7 +111,7 @@ def test_against_a_real_local_ray_head():
 
 def test_unreachable_address_fails_fast_with_a_hint():
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "archer.trainer.ray_check", "--address", "127.0.0.1:1",
+    proc = subprocess.run([sys.executable, "-m", "archer.launch.ray_check", "--address", "127.0.0.1:1",
                            "--nodes", "2", "--gpus-per-node", "8", "--timeout", "60"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 1

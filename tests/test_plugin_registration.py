@@ -8,10 +8,12 @@ PROBE = textwrap.dedent(
     """
     import sys
     import verl
-    assert "archer.trainer.verl_adapter" in sys.modules, "plugin not loaded by import verl"
+    assert "archer.plugin" in sys.modules, "plugin not loaded by import verl"
     from verl.trainer.ppo.core_algos import get_policy_loss_fn
     fn = get_policy_loss_fn("aspo")
-    assert fn.__module__ == "archer.trainer.verl_adapter", fn.__module__
+    assert fn.__module__ == "archer.plugin.loss", fn.__module__
+    from archer.plugin import patches
+    patches.verify()  # every patch active in a plain process
     import verl.workers.utils.losses as losses
     assert getattr(losses.ppo_loss, "__archer_wrapped__", False), "ppo_loss not wrapped"
     import verl.workers.engine_workers as engine_workers
@@ -38,7 +40,7 @@ def test_plain_import_verl_registers_aspo_and_wraps_ppo_loss_in_a_fresh_process(
 
 def test_importing_the_adapter_twice_wraps_ppo_loss_once():
     proc = run_python(
-        "import verl, importlib, archer.trainer.verl_adapter as a, verl.workers.utils.losses as L\n"
+        "import verl, importlib, archer.plugin.entropy_handoff as a, verl.workers.utils.losses as L\n"
         "w = L.ppo_loss\na.install(); a.install()\nassert L.ppo_loss is w\n"
         "assert not getattr(w.__wrapped__, '__archer_wrapped__', False)\nprint('OK')"
     )

@@ -1,4 +1,4 @@
-"""archer.trainer.preflight: each GPU-node check with the facts injected (this machine has no GPU), and the
+"""archer.launch.preflight: each GPU-node check with the facts injected (this machine has no GPU), and the
 unreachable-model cases against a local path that does not exist and a closed port on 127.0.0.1."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from archer.trainer import preflight as pf
+from archer.launch import preflight as pf
 
 R1_DISTILL_1P5B_CONFIG = {  # deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B config.json (the fields used)
     "model_type": "qwen2",
@@ -181,7 +181,7 @@ def test_cli_on_a_machine_without_gpus_exits_1_naming_each_failure(tmp_path):
     if shutil.which("nvidia-smi"):
         pytest.skip("this machine has an NVIDIA driver")
     proc = subprocess.run(
-        [sys.executable, "-m", "archer.trainer.preflight", "--task", "code", "--model", str(tmp_path / "none"),
+        [sys.executable, "-m", "archer.launch.preflight", "--task", "code", "--model", str(tmp_path / "none"),
          "--ckpt-dir", str(tmp_path / "ckpt"), "--keep", "3"],
         capture_output=True, text=True, timeout=120, env={**__import__("os").environ, "PATH": "/usr/bin:/bin"},
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from archer.trainer import preflight as pf
+from archer.launch import preflight as pf
 
 TINY = dict(vocab_size=64, hidden_size=32, num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
             head_dim=8, max_position_embeddings=64, tie_word_embeddings=False)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from archer.trainer.run_identity import IDENTITY_FILE, LATEST, ResumeMismatch, check_and_record
+from archer.launch.run_identity import IDENTITY_FILE, LATEST, ResumeMismatch, check_and_record
 
 
 def run_config(compose_config, run_dir, *overrides):

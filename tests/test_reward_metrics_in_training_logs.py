@@ -1,6 +1,6 @@
 """The reward function's numeric extra keys reach the training-step metrics as ``reward/<key>/mean|max``.
 
-verl 0.9.1 logs them only in validation. ``archer.trainer.reward_logging`` (installed by our verl plugin)
+verl 0.9.1 logs them only in validation. ``archer.plugin.reward_logging`` (installed by our verl plugin)
 wraps the v1 trainer's ``PPOTrainer._compute_metrics`` and the legacy trainer's ``compute_data_metrics``.
 The v1 test runs verl's real ``_compute_metrics`` against a real local TransferQueue (ray + SimpleStorage,
 CPU only), with the batch laid out as verl writes it in both reward paths:
@@ -23,7 +23,7 @@ import torch
 
 import verl  # noqa: F401  (loads our plugin, which installs the hook)
 
-from archer.trainer import reward_logging
+from archer.plugin import reward_logging
 from transfer_queue_support import local_transfer_queue
 from archer.warn_once import _warned as warned_keys  # to re-arm a one-time warning between tests
 
@@ -226,7 +226,7 @@ def test_plain_import_verl_hooks_the_trainers_lazily_in_a_fresh_process():
         """
         import sys
         import verl
-        assert "archer.trainer.reward_logging" in sys.modules, "hook not installed by import verl"
+        assert "archer.plugin.reward_logging" in sys.modules, "hook not installed by import verl"
         assert "verl.trainer.ppo.v1.trainer_base" not in sys.modules, "plugin imported the heavy trainer"
         import verl.trainer.ppo.v1.trainer_base as tb
         import verl.trainer.ppo.ray_trainer as rt

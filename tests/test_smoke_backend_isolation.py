@@ -26,7 +26,7 @@ from verl.workers.rollout import base as rollout_base
 from verl.workers.rollout.replica import RolloutReplicaRegistry
 print(json.dumps({
     "smoke_modules": sorted(m for m in sys.modules if m.startswith("archer.smoke")),
-    "archer_plugin_loaded": "archer.trainer.verl_adapter" in sys.modules,
+    "archer_plugin_loaded": "archer.plugin" in sys.modules,
     "platforms": sorted(PlatformRegistry.registered_names()),
     "engines": {t: {b: sorted(map(str, keys)) for b, keys in backends.items()}
                 for t, backends in EngineRegistry._engines.items()},

@@ -1,6 +1,6 @@
 """A model that solves nothing, with DAPO group filtering on, stops with an error that names
 ``algorithm.filter_groups`` and what to change, within a bounded time: verl 0.9.1's v1 trainer alone
-refills from the dataloader forever, without a word (archer.trainer.filter_groups_guard bounds it).
+refills from the dataloader forever, without a word (archer.plugin.filter_groups_guard bounds it).
 
 The real job: ``bash scripts/run_aspo_math.sh --smoke`` with the random-init model (no warm start)."""
 

@@ -8,7 +8,7 @@ import subprocess
 
 from launcher_support import REPO_ROOT
 
-from archer.trainer.dry_run import compose_config
+from archer.launch.dry_run import compose_config
 
 VALUES = {"A_NUMBER": "1", "A_FLOAT": "0.5", "A_BOOL": "true", "A_PATH": "/tmp/x y/z.jsonl",
           "A_QUOTE": "it's", "A_LIST": "[1,2]"}

@@ -1,4 +1,4 @@
-"""``python -m archer.trainer.main`` with only a model path and data files composes a runnable job:
+"""``python -m archer.launch.main`` with only a model path and data files composes a runnable job:
 archer's reward (not verl's default_compute_score), a rollout engine, dynamic batching; the dry run of
 exactly that passes."""
 
@@ -9,7 +9,7 @@ import sys
 
 import yaml
 
-from archer.trainer import dry_run
+from archer.launch import dry_run
 from conftest import REPO_ROOT
 from launcher_support import build_config_only_model, write_verl_parquet
 
@@ -20,7 +20,7 @@ def test_cfg_job_with_model_and_data_only_uses_archer_reward_and_passes_the_dry_
     val = write_verl_parquet(tmp_path / "val.parquet", "aime2024", ["3"])
     overrides = [f"actor_rollout_ref.model.path={model}", f"data.train_files=['{train}']", f"data.val_files=['{val}']"]
     proc = subprocess.run(
-        [sys.executable, "-m", "archer.trainer.main", "--cfg", "job", *overrides],
+        [sys.executable, "-m", "archer.launch.main", "--cfg", "job", *overrides],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]

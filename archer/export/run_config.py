@@ -1,7 +1,7 @@
 """The training run's resolved config (hydra's ``.hydra/config.yaml``) and the hyperparameters shown in
 the model card.
 
-hydra writes the composed config of ``python -m archer.trainer.main`` to
+hydra writes the composed config of ``python -m archer.launch.main`` to
 ``<hydra.run.dir>/.hydra/config.yaml`` (by default ``outputs/<date>/<time>/`` under the launch dir, not
 next to the checkpoints). It is found automatically when it sits in the checkpoint's ``global_step_N``
 dir or one of its two parents (e.g. training with ``hydra.run.dir=${trainer.default_local_dir}``);

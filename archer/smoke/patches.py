@@ -8,7 +8,7 @@ processes) and is a no-op when the detected device is not the CPU.
    string ``f"cpu:gloo,{device}:{nccl backend}"``, which is ``"cpu:gloo,cpu:gloo"`` on CPU; torch rejects it
    ("Duplicate device type cpu"). The wrapper passes plain ``"gloo"`` when no backend is given on CPU.
    ``engine_workers`` and ``verl.checkpoint_engine.base`` bind the function by name (``from ... import``),
-   so the wrapper is also bound there, now or when they are imported (:func:`archer.post_import.when_imported`).
+   so the wrapper is also bound there, now or when they are imported (:func:`archer.plugin.post_import.when_imported`).
 2. ``verl.utils.fsdp_utils.CPUOffloadPolicy``: ``FSDPEngine._build_fsdp_module``
    (verl/workers/engine/fsdp/transformer_impl.py) gives forward-only FSDP2 engines (the reference model)
    ``CPUOffloadPolicy(pin_memory=True)``; pinning host memory needs an accelerator ("Cannot access
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from archer.post_import import when_imported
+from archer.plugin.post_import import when_imported
 
 _MARK = "__archer_smoke_patch__"
 PROCESS_GROUP_BINDERS = ("verl.workers.engine_workers", "verl.checkpoint_engine.base")

@@ -15,7 +15,7 @@ import json
 import os
 from types import ModuleType
 
-from archer.post_import import when_imported
+from archer.plugin.post_import import when_imported
 
 TRACE_ENV = "ARCHER_SMOKE_REWARD_TRACE"
 _MARK = "__archer_smoke_trace__"

@@ -1,8 +1,8 @@
 """Checks of a composed training config that verl 0.9.1 itself makes only inside a worker, or never.
 
 Each returns nothing or raises :class:`ConfigError` whose message names the key and the fix. They run on
-the driver before Ray starts (:func:`archer.trainer.main.check_config`) and in the dry run
-(:mod:`archer.trainer.dry_run`), so a mistake costs seconds on a CPU, not a node's start-up.
+the driver before Ray starts (:func:`archer.launch.main.check_config`) and in the dry run
+(:mod:`archer.launch.dry_run`), so a mistake costs seconds on a CPU, not a node's start-up.
 
 * :func:`check_loss_mode` -- verl looks ``policy_loss.loss_mode`` up in ``POLICY_LOSS_REGISTRY`` only in
   ``get_policy_loss_fn`` at the first actor update; here it is looked up after ``import verl`` has loaded
@@ -48,7 +48,7 @@ def registered_loss_modes() -> list[str]:
     import verl  # noqa: F401  (loads the verl.plugins entry points, archer's "aspo" among them)
     from verl.trainer.ppo.core_algos import POLICY_LOSS_REGISTRY
 
-    import archer.trainer.verl_adapter  # noqa: F401  (registers "aspo" even with plugins disabled)
+    import archer.plugin  # noqa: F401  (registers "aspo" even with plugins disabled)
 
     return sorted(POLICY_LOSS_REGISTRY)
 
@@ -182,7 +182,7 @@ def check_value_types(config, defaults=None) -> None:
 
 
 def check_aspo_entropy(config) -> None:
-    from archer.trainer import verl_adapter
+    from archer.plugin import config as verl_adapter
 
     actor = config.actor_rollout_ref.actor
     if actor.policy_loss.get("loss_mode") != verl_adapter.LOSS_MODE:
@@ -193,11 +193,11 @@ def check_aspo_entropy(config) -> None:
 
 def default_config():
     """archer's trainer config with no overrides: the reference types for keys without a dataclass field.
-    Inside a running hydra app (``archer.trainer.main``) hydra's compose API reuses its search path."""
+    Inside a running hydra app (``archer.launch.main``) hydra's compose API reuses its search path."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from archer.trainer.main import CONFIG_DIR, CONFIG_NAME
+    from archer.launch import CONFIG_DIR, CONFIG_NAME
 
     if GlobalHydra.instance().is_initialized():
         return compose(config_name=CONFIG_NAME, overrides=[])

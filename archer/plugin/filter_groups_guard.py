@@ -30,7 +30,7 @@ import logging
 import math
 from typing import Any, Callable
 
-from archer.post_import import when_imported
+from archer.plugin.post_import import when_imported
 
 logger = logging.getLogger(__name__)
 
@@ -186,3 +186,14 @@ def install() -> None:
     """Hook the v1 trainer and replay buffer when (and if) they are imported. Idempotent."""
     when_imported(TRAINER_MODULE, _patch_trainer)
     when_imported(REPLAY_BUFFER_MODULE, _patch_replay_buffer)
+
+
+def installed() -> bool:
+    """Whether the v1 trainer and replay buffer carry the wrappers (imports them, which runs the hooks)."""
+    import importlib
+
+    trainer = getattr(importlib.import_module(TRAINER_MODULE), "PPOTrainer", None)
+    buffer = getattr(importlib.import_module(REPLAY_BUFFER_MODULE), "ReplayBuffer", None)
+    return getattr(getattr(trainer, "_build_replay_buffer", None), _MARK, False) and getattr(
+        getattr(buffer, "sample", None), _MARK, False
+    )

@@ -83,7 +83,7 @@ def check_reward_sources(fn: Callable, files: Iterable[tuple[str, Path]], descri
                 raise ValueError(
                     f"{key}: {path} has data_source {source!r}, which the reward {describe} cannot grade "
                     f"({type(exc).__name__}: {exc}). Use archer's reward (reward.custom_reward_function.path="
-                    f"pkg://archer.reward, name=compute_score; the default of archer.trainer.main), or one that "
+                    f"pkg://archer.reward, name=compute_score; the default of archer.launch.main), or one that "
                     f"knows this source."
                 ) from exc
             graded.add(source)

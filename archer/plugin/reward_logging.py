@@ -12,12 +12,12 @@ metrics only during validation. Where the keys live during training:
 * legacy trainer (``verl/trainer/ppo/ray_trainer.py``): ``batch.non_tensor_batch[key]`` right before
   ``compute_data_metrics``, which ignores them.
 
-:func:`install` (called by :mod:`archer.trainer.verl_adapter`, i.e. by ``import verl`` through our
+:func:`install` (called by :mod:`archer.plugin`, i.e. by ``import verl`` through our
 plugin entry point) wraps ``PPOTrainer._compute_metrics`` (v1) and the ``compute_data_metrics`` name that
 ``ray_trainer`` calls (legacy) so that they also add ``reward/<key>/mean`` (and ``/max`` for non-boolean
 keys) as reduced by :func:`archer.reward.metrics.reward_extra_metrics`. The trainer modules are heavy
 (ray, TransferQueue), so they are not imported here: each is patched when (and if) something imports
-it (:func:`archer.post_import.when_imported`), or at once if it is already imported. The added
+it (:func:`archer.plugin.post_import.when_imported`), or at once if it is already imported. The added
 metrics never break training: any failure is logged once and skipped.
 """
 
@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from archer.post_import import when_imported
+from archer.plugin.post_import import when_imported
 from archer.reward.metrics import NUMERIC_KEYS, metric_name, reward_extra_metrics
 from archer.warn_once import warn_once
 
@@ -195,3 +195,12 @@ def install() -> None:
     """Patch the trainer modules already imported and hook those imported later. Idempotent."""
     for name, patch in _PATCHES.items():
         when_imported(name, patch)
+
+
+def installed() -> bool:
+    """Whether the v1 trainer's ``_compute_metrics`` carries the wrapper (imports the trainer module, which
+    runs the hook)."""
+    import importlib
+
+    trainer = getattr(importlib.import_module(V1_TRAINER_MODULE), "PPOTrainer", None)
+    return getattr(getattr(trainer, "_compute_metrics", None), _MARK, False)

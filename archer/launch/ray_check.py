@@ -1,6 +1,6 @@
 """Wait until a running Ray cluster has every node and GPU a multi-node job needs.
 
-    python -m archer.trainer.ray_check --nodes 2 --gpus-per-node 8 [--address auto] [--timeout 300]
+    python -m archer.launch.ray_check --nodes 2 --gpus-per-node 8 [--address auto] [--timeout 300]
 
 Connects to the existing cluster (``ray.init(address=...)``; default: $RAY_ADDRESS, else ``auto``, the
 cluster ``ray start --head`` started on this machine), polls ``ray.nodes()`` until ``--nodes`` alive nodes
@@ -146,7 +146,7 @@ def wait_for_cluster(
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m archer.trainer.ray_check",
+        prog="python -m archer.launch.ray_check",
         description="Wait until an existing Ray cluster has NODES alive nodes with >= GPUS_PER_NODE GPUs each; "
         "print a per-node table; exit 1 naming what is missing after TIMEOUT seconds.",
     )

@@ -1,6 +1,6 @@
 """GPU-node preflight: the facts a real run needs before anything heavy starts, each failure naming its fix.
 
-``python -m archer.trainer.preflight --task math --nnodes 1 --gpus-per-node 8 --model M --ckpt-dir D --keep K``
+``python -m archer.launch.preflight --task math --nnodes 1 --gpus-per-node 8 --model M --ckpt-dir D --keep K``
 (the launchers run it on real runs, not on --dry-run / --smoke). Exit 0 when every check passes, 1 otherwise;
 one line per check on stderr.
 
@@ -396,7 +396,7 @@ def free_bytes_at(path: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m archer.trainer.preflight", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m archer.launch.preflight", description=__doc__.split("\n\n")[0])
     ap.add_argument("--task", choices=["math", "code"], default="math")
     ap.add_argument("--nnodes", type=int, default=1)
     ap.add_argument("--gpus-per-node", type=int, default=8)

@@ -3,7 +3,7 @@ constraints"), on the same entropy bucket as ASPO's clip ranges.
 
 verl 0.9.1's ``ppo_loss`` (verl/workers/utils/losses.py) adds one uniform term
 ``kl_loss_coef * agg_loss(kld, response_mask)``. With ``policy_loss.high_entropy_kl_loss_coef`` set (null:
-verl's uniform KL, nothing changes), archer's ``ppo_loss`` wrapper (:mod:`archer.trainer.verl_adapter`)
+verl's uniform KL, nothing changes), archer's ``ppo_loss`` wrapper (:mod:`archer.plugin.entropy_handoff`)
 replaces it by a KL term per entropy bucket (``high`` = :func:`archer.aspo.high_entropy_mask` of the current
 entropy, same quantile and scope as the clip ranges; ``low`` = the other valid tokens):
 
@@ -22,7 +22,7 @@ entropy, same quantile and scope as the clip ranges; ``low`` = the other valid t
 
 Both are added as a correction to verl's loss, which already holds ``kl_loss_coef * agg_loss(kld)``.
 Metrics ``actor/kl_low_entropy`` / ``actor/kl_high_entropy`` are the token means of the KL estimate over
-each bucket's tokens of the whole step (numerator/denominator parts, archer/trainer/step_metrics.py);
+each bucket's tokens of the whole step (numerator/denominator parts, archer/plugin/step_metrics.py);
 verl's ``actor/kl_loss`` keeps its meaning (the token-mean KL over all response tokens).
 """
 
@@ -33,10 +33,9 @@ from typing import Any, Optional
 import torch
 
 from archer.aspo import MetricDef, high_entropy_mask, metric_parts
+from archer.plugin.config import KL_NORMALIZATIONS, aspo_settings, missing_entropy_error
 
 __all__ = ["high_entropy_kl_coef", "dual_token_kl_correction", "KL_NORMALIZATIONS", "METRICS"]
-
-KL_NORMALIZATIONS = ("bucket", "all_tokens")
 
 METRICS = (
     MetricDef("actor/kl_low_entropy", "token", "KL estimate (actor.kl_loss_type) summed over the low-entropy tokens",
@@ -62,8 +61,6 @@ def dual_token_kl_correction(config: Any, model_output: dict, data, entropy: Opt
     ``data``: the TensorDict verl's ``ppo_loss`` received; ``entropy``: the padded current entropy."""
     from verl.trainer.ppo.core_algos import agg_loss, kl_penalty
     from verl.workers.utils.padding import no_padding_2_padding
-
-    from archer.trainer.verl_adapter import aspo_settings, missing_entropy_error
 
     coef_high = high_entropy_kl_coef(config)
     if coef_high is None:

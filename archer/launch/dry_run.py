@@ -1,11 +1,11 @@
 """Check a training job without a GPU: compose, validate through verl, check reward and data, print the config.
 
-    python -m archer.trainer.dry_run [options] [hydra overrides ...]
+    python -m archer.launch.dry_run [options] [hydra overrides ...]
 
-Composes exactly the config ``python -m archer.trainer.main`` composes (same config dir, same overrides),
+Composes exactly the config ``python -m archer.launch.main`` composes (same config dir, same overrides),
 then runs, in order:
 
-1. archer's driver checks (:func:`archer.trainer.main.check_config`: registered loss mode, value types,
+1. archer's driver checks (:func:`archer.launch.main.check_config`: registered loss mode, value types,
    ASPO's entropy switch);
 2. verl's own validation as ``verl.trainer.main_ppo.main`` runs it (``auto_set_device``,
    ``validate_config``), and instantiates every config dataclass verl's v1 trainer and its workers build
@@ -20,7 +20,7 @@ then runs, in order:
    warning naming the exact ``python -m archer.data prepare`` command the real run executes
    (``--preflight`` runs it instead);
 5. calls the loaded reward function on one row of every ``data_source`` in the data files
-   (:mod:`archer.trainer.reward_sources`), so a source it cannot grade fails here, not on a node;
+   (:mod:`archer.launch.reward_sources`), so a source it cannot grade fails here, not on a node;
 
 and prints ``OmegaConf.to_yaml(config, resolve=True)`` on stdout. Everything else (logs, verl's own
 prints) goes to stderr, so stdout is pure YAML. Exit status: 0 ok, 1 the config or data is rejected,
@@ -64,10 +64,10 @@ class DryRunError(Exception):
 
 
 def compose_config(overrides: Sequence[str]):
-    """The config ``python -m archer.trainer.main <overrides>`` runs with (hydra's compose API)."""
+    """The config ``python -m archer.launch.main <overrides>`` runs with (hydra's compose API)."""
     from hydra import compose, initialize_config_dir
 
-    from archer.trainer.main import CONFIG_DIR, CONFIG_NAME
+    from archer.launch import CONFIG_DIR, CONFIG_NAME
 
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None, job_name="archer_dry_run"):
         return compose(config_name=CONFIG_NAME, overrides=list(overrides))
@@ -108,8 +108,8 @@ def validate_with_verl(cfg) -> dict[str, Any]:
     from verl.utils.config import validate_config
     from verl.utils.device import auto_set_device
 
-    from archer.trainer.config_checks import ConfigError
-    from archer.trainer.main import check_config
+    from archer.launch.config_checks import ConfigError
+    from archer.launch.main import check_config
 
     try:
         check_config(cfg)
@@ -388,7 +388,7 @@ def check_data(cfg, *, prepare_missing: bool) -> dict[str, dict]:
 
 def check_reward_sources(cfg, manager) -> None:
     """The loaded reward function grades one row of every data source in the existing data files."""
-    from archer.trainer.reward_sources import check_reward_sources as check
+    from archer.launch.reward_sources import check_reward_sources as check
 
     fn_cfg = cfg.reward.get("custom_reward_function") or {}
     describe = (
@@ -413,7 +413,7 @@ def run(overrides: Iterable[str], *, preflight: bool = False):
     validate_with_verl(cfg)
     hf = check_model(cfg, allow_download=preflight)
     if hf is not None:
-        from archer.trainer.config_checks import ConfigError, check_experts_divide
+        from archer.launch.config_checks import ConfigError, check_experts_divide
 
         try:
             check_experts_divide(cfg, hf.hf_config)
@@ -423,14 +423,27 @@ def run(overrides: Iterable[str], *, preflight: bool = False):
     check_filter_groups(cfg)
     check_data(cfg, prepare_missing=preflight)
     check_reward_sources(cfg, manager)
+    check_patches()
     return cfg
+
+
+def check_patches() -> None:
+    """List archer's patches of verl and whether each is active (the driver stops on an inactive one)."""
+    from archer.plugin import patches
+
+    rows = patches.describe()
+    logger.info("archer's patches of verl %s (archer/plugin/patches.py):\n  %s", patches.VERL_VERSION, "\n  ".join(rows))
+    try:
+        patches.verify()
+    except patches.PatchNotApplied as exc:
+        raise DryRunError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m archer.trainer.dry_run",
+        prog="python -m archer.launch.dry_run",
         description=(
-            "Compose the training config exactly as `python -m archer.trainer.main` does, validate it with "
+            "Compose the training config exactly as `python -m archer.launch.main` does, validate it with "
             "verl's own checks and config dataclasses, load the reward function, check the data files, and "
             "print the resolved config as YAML on stdout (logs on stderr). Works on a CPU-only machine; "
             "downloads nothing unless --preflight."
@@ -446,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet", action="store_true", help="only warnings and errors on stderr"
     )
-    parser.add_argument("overrides", nargs="*", help="hydra overrides, as for python -m archer.trainer.main")
+    parser.add_argument("overrides", nargs="*", help="hydra overrides, as for python -m archer.launch.main")
     return parser
 
 

@@ -1,4 +1,4 @@
-"""Whole-step metric values: patches ``verl.workers.engine_workers.TrainingWorker.train_mini_batch`` (verl 0.9.1).
+"""Patch of ``verl.workers.engine_workers.TrainingWorker.train_mini_batch`` (verl 0.9.1): whole-step metrics.
 
 verl averages a policy loss's metrics over micro-batches and data-parallel ranks (``Metric`` MEAN,
 ``Metric.aggregate_dp``) and the trainer then averages those over mini-batches (``reduce_metrics``). A
@@ -9,6 +9,7 @@ sums (:func:`archer.aspo.metric_parts`); verl collects both parts from the same 
 and mini-batch, so the ratio of their aggregates is the ratio of the whole step's sums. This patch divides
 them once, in the worker, when ``train_mini_batch`` returns the step's metrics
 (:func:`archer.aspo.finalize_metric_parts`): the driver and every logger see one value per metric.
+The worker module is heavy, so it is patched when imported (:func:`archer.plugin.post_import.when_imported`).
 """
 
 from __future__ import annotations
@@ -17,14 +18,11 @@ import functools
 from typing import Callable
 
 from archer.aspo import finalize_metric_parts
+from archer.plugin.post_import import when_imported
 
-PATCH = "TrainingWorker.train_mini_batch"
 TARGET_MODULE = "verl.workers.engine_workers"
-VERL_VERSION = "0.9.1"
-
-
-class PatchTargetMissing(RuntimeError):
-    """A verl function archer patches is not where (or not what) archer expects."""
+TARGET = f"{TARGET_MODULE}.TrainingWorker.train_mini_batch"
+_MARK = "__archer_wrapped__"
 
 
 def _wrap(original: Callable) -> Callable:
@@ -40,29 +38,25 @@ def _wrap(original: Callable) -> Callable:
             tu.assign_non_tensor(output, metrics=finalize_metric_parts(dict(metrics)))
         return output
 
-    train_mini_batch.__archer_wrapped__ = True
+    setattr(train_mini_batch, _MARK, True)
     return train_mini_batch
 
 
-def install() -> None:
-    """Wrap ``TrainingWorker.train_mini_batch`` (idempotent); raises :class:`PatchTargetMissing` if verl
-    has no such method."""
-    import importlib
-
-    module = importlib.import_module(TARGET_MODULE)
-    worker = getattr(module, "TrainingWorker", None)
-    original = getattr(worker, "train_mini_batch", None) if worker is not None else None
+def _patch(module) -> None:
+    worker = module.TrainingWorker  # AttributeError: the patch reports the target as missing
+    original = worker.__dict__["train_mini_batch"]
     if not callable(original):
-        raise PatchTargetMissing(
-            f"archer patch {PATCH}: {TARGET_MODULE}.{PATCH} not found (written for verl {VERL_VERSION}); "
-            "without it ASPO's metrics would be logged as raw numerator/denominator parts"
-        )
-    if getattr(original, "__archer_wrapped__", False):
-        return
-    worker.train_mini_batch = _wrap(original)
+        raise TypeError(f"{TARGET} is not a function")
+    if not getattr(original, _MARK, False):
+        worker.train_mini_batch = _wrap(original)
+
+
+def install() -> None:
+    when_imported(TARGET_MODULE, _patch)
 
 
 def installed() -> bool:
-    from verl.workers.engine_workers import TrainingWorker
+    import importlib
 
-    return getattr(TrainingWorker.train_mini_batch, "__archer_wrapped__", False)
+    worker = getattr(importlib.import_module(TARGET_MODULE), "TrainingWorker", None)
+    return getattr(getattr(worker, "train_mini_batch", None), _MARK, False)

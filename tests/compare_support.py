@@ -7,8 +7,9 @@ Layout, as the launchers and ``archer.eval run --out`` write it::
     grpo/config.yaml  grpo/metrics.jsonl  grpo/global_step_10/  grpo/global_step_20/
     eval_aspo/global_step_10/summary.json  eval_aspo/global_step_20/summary.json   (same for eval_grpo)
 
-The metric logs are verl's file-logger lines ``{"step": N, "data": {...}}``; ASPO logs archer's ASPO-only
-metrics, GRPO only what verl's vanilla loss logs (its ``actor/pg_clipfrac_lower`` = hard dual clip).
+The metric logs are verl's file-logger lines ``{"step": N, "data": {...}}``; ASPO logs archer's own
+``actor/aspo/*`` metrics too, GRPO only what verl's vanilla loss logs. ``actor/pg_clipfrac_lower`` means verl's
+negative dual-clip share (of all valid tokens) in both.
 """
 
 from __future__ import annotations
@@ -69,12 +70,13 @@ def _aspo_record(step: int) -> dict:
         "reward/repetition_ratio/mean": 0.02 - 0.005 * t,
         "actor/entropy": 0.60 - 0.05 * t,
         "actor/pg_clipfrac": 0.003 + 0.001 * t,
-        "actor/pg_clipfrac_upper": 0.002 + 0.001 * t,
-        "actor/pg_clipfrac_lower": 0.001 + 0.0002 * t,
-        "actor/positive_pg_clipfrac_dual": 0.0004,
-        "actor/negative_pg_clipfrac_dual": 0.0002 + 0.0001 * t,
-        "actor/is_ratio_mean_pos": 1.0 + 0.01 * t,
-        "actor/is_ratio_mean_neg": 1.0 - 0.01 * t,
+        "actor/pg_clipfrac_lower": 0.5 * (0.0002 + 0.0001 * t),  # dual_clipfrac_neg x share of A<0 tokens
+        "actor/aspo/clipfrac_upper": 0.002 + 0.001 * t,
+        "actor/aspo/clipfrac_lower": 0.001 + 0.0002 * t,
+        "actor/aspo/dual_clipfrac_pos": 0.0004,
+        "actor/aspo/dual_clipfrac_neg": 0.0002 + 0.0001 * t,
+        "actor/aspo/is_ratio_mean_pos": 1.0 + 0.01 * t,
+        "actor/aspo/is_ratio_mean_neg": 1.0 - 0.01 * t,
         "actor/ppo_kl": 0.0003,
         "timing_s/step": 380.0,
     }
@@ -89,7 +91,7 @@ def _grpo_record(step: int) -> dict:
         "reward/repetition_ratio/mean": 0.02 + 0.03 * t,
         "actor/entropy": 0.60 - 0.40 * t,
         "actor/pg_clipfrac": 0.003 + 0.002 * t,
-        "actor/pg_clipfrac_lower": 0.0002 + 0.0003 * t,  # verl vanilla: hard dual-clip fraction
+        "actor/pg_clipfrac_lower": 0.0002 + 0.0003 * t,  # verl vanilla: hard dual-clip share of all tokens
         "actor/ppo_kl": 0.0004,
         "timing_s/step": 375.0,
     }

@@ -58,3 +58,49 @@ def write_tensorboard(log_dir: Path, scalars: dict[str, list[tuple[int, float]]]
 
 def rows(table) -> list[tuple[int, str, float]]:
     return [(int(s), m, float(v)) for s, m, v in table[["step", "metric", "value"]].itertuples(index=False)]
+
+
+def fixture_runs(**loss_modes: str):
+    """The ASPO and GRPO fixture runs, labelled ``ASPO`` and ``GRPO`` (loss modes from their metrics unless given)."""
+    from archer.plot.runs import load_run
+
+    return [load_run(f"{ASPO_LOG}:ASPO", loss_modes), load_run(f"{GRPO_LOG}:GRPO", loss_modes)]
+
+
+def panel_data(key: str, runs):
+    from archer.plot.panels import collect, panels_by_key
+
+    return collect(panels_by_key([key])[0], runs)
+
+
+def draw(key: str, runs, smooth: int = 1, x: str = "step"):
+    """(figure, axes) of one panel, laid out (drawn once on the Agg canvas) so extents and ticks are final."""
+    from archer.plot.figures import panel_figure, x_axis
+
+    fig = panel_figure(panel_data(key, runs), {r.label: x_axis(r, x) for r in runs}, x, smooth)
+    fig.canvas.draw()
+    return fig, fig.axes[0]
+
+
+def draw_overview(keys: list[str], runs, smooth: int = 1):
+    """The overview figure of these panels, laid out; its axes in panel order."""
+    from archer.plot.figures import overview_figure, x_axis
+
+    fig = overview_figure([panel_data(k, runs) for k in keys], {r.label: x_axis(r, "step") for r in runs}, "step", smooth)
+    fig.canvas.draw()
+    return fig, [ax for ax in fig.axes if ax.get_visible()]
+
+
+def extent(artist):
+    """An artist's bounding box in display pixels on its (drawn) figure."""
+    return artist.get_window_extent(artist.figure.canvas.get_renderer())
+
+
+def visible_xticks(ax) -> list[float]:
+    lo, hi = sorted(ax.get_xlim())
+    return [t for t in ax.get_xticks() if lo <= t <= hi]
+
+
+def data_lines(ax):
+    """The labelled (legend) lines of an axes, not the faint raw lines behind a smoothed one."""
+    return [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]

@@ -1,4 +1,4 @@
-"""archer.compare: both runs' training dynamics on shared panels, GRPO's hard dual clip where it belongs."""
+"""archer.compare: both runs' training dynamics on shared panels; every panel draws one quantity for both runs."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from plot_support import assert_real_png
 PAPER = ("entropy", "repetition", "clip_upper", "clip_lower", "dual_clip_neg", "dual_clip_pos", "is_ratio")
 
 
-def test_dynamics_pngs_of_both_runs_and_grpo_dual_clip_from_its_config(tmp_path):
+def test_dynamics_pngs_of_both_runs_with_loss_modes_from_their_configs(tmp_path):
     p = make_inputs(tmp_path)
     code, _, err = run_compare(*both(p, "--panels", ",".join(PAPER)))
     assert code == 0, err
@@ -23,8 +23,13 @@ def test_dynamics_pngs_of_both_runs_and_grpo_dual_clip_from_its_config(tmp_path)
     md = (p["out"] / "COMPARISON.md").read_text()
     for key in PAPER:
         assert f"![{key}](dynamics/{key}.png)" in md
-    # verl's vanilla actor/pg_clipfrac_lower is a dual-clip fraction: not on the lower-clip panel
-    assert "GRPO not on this panel: actor/pg_clipfrac_lower left out" in md
+    # actor/pg_clipfrac_lower means verl's dual-clip share in both runs: both are on dual_clip_neg, and GRPO is
+    # absent from clip_lower only because verl's loss logs no actor/aspo/clipfrac_lower, not for its loss mode
+    dual_clip_neg = md.split("![dual_clip_neg]")[1].split("![")[0]
+    assert "not on this panel" not in dual_clip_neg
+    clip_lower = md.split("![clip_lower]")[1].split("![")[0]
+    assert "_GRPO not on this panel: no metric actor/aspo/clipfrac_lower_" in clip_lower
+    assert "pg_clipfrac_lower left out" not in md
 
 
 def test_loss_mode_option_overrides_the_saved_config(tmp_path):

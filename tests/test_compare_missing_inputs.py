@@ -80,7 +80,7 @@ def test_nothing_to_compare_is_exit_2(tmp_path):
 
 def test_panels_no_run_logged_fail_before_anything_is_written(tmp_path):
     p = make_inputs(tmp_path)
-    # verl's vanilla loss logs no actor/pg_clipfrac_upper
+    # verl's vanilla loss logs no actor/aspo/clipfrac_upper
     code, _, err = run_compare("--run", f"GRPO={p['grpo']}", "--eval", f"GRPO={p['eval_grpo']}",
                                "--out", str(p["out"]), "--panels", "clip_upper")
     assert code == 2 and "no run logged a metric of the panels (clip_upper)" in err

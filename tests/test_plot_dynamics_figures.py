@@ -1,4 +1,4 @@
-"""Training-dynamics figures render from small metric logs; missing metrics and loss-mode meanings are handled."""
+"""Training-dynamics figures render from small metric logs; a run without a panel's metric is left out with a note."""
 
 from __future__ import annotations
 
@@ -30,48 +30,21 @@ def test_dynamics_command_writes_one_valid_png_per_panel_and_an_overview(tmp_pat
     assert_real_png(out / "overview.png", min_bytes=100_000, min_side=800)
 
 
-def test_vanilla_runs_lower_clip_metric_is_not_on_the_lower_clip_panel(caplog):
-    aspo, grpo = load_run(f"{ASPO_LOG}:ASPO"), load_run(f"{GRPO_LOG}:GRPO")
-    with caplog.at_level(logging.WARNING):
-        lower = collect(_panel("clip_lower"), [aspo, grpo])
-    assert [(ln.legend, ln.metric) for ln in lower.lines] == [("ASPO", "actor/pg_clipfrac_lower")]
-    assert "run 'GRPO' left out (actor/pg_clipfrac_lower left out: under loss mode 'vanilla'" in caplog.text
-
-
-def test_vanilla_runs_lower_clip_metric_is_on_the_dual_clip_panel_dashed_and_labelled():
-    aspo, grpo = load_run(f"{ASPO_LOG}:ASPO"), load_run(f"{GRPO_LOG}:GRPO")
-    dual = collect(_panel("dual_clip_neg"), [aspo, grpo])
-    assert [(ln.run.label, ln.metric, ln.linestyle) for ln in dual.lines] == [
-        ("ASPO", "actor/negative_pg_clipfrac_dual", "-"),
-        ("GRPO", "actor/pg_clipfrac_lower", "--"),
-    ]
-    assert dual.lines[1].legend == "GRPO: verl pg_clipfrac_lower (hard dual clip, share of all tokens)"
-    assert dual.lines[1].values[1] == 0.000191  # grpo.jsonl, line 2 (step 1)
-    assert dual.notes == []
-
-
-def test_a_run_with_another_loss_mode_has_its_lower_clip_metric_on_neither_panel(caplog):
-    other = load_run(f"{GRPO_LOG}:GSPO", {"GSPO": "gspo"})
-    with caplog.at_level(logging.WARNING):
-        assert collect(_panel("clip_lower"), [other]).lines == []
-        assert collect(_panel("dual_clip_neg"), [other]).lines == []
-    assert "under loss mode 'gspo' (option) it is not the hard dual-clip fraction" in caplog.text
-
-
 def test_a_run_without_a_panels_metric_is_left_out_of_that_panel_with_a_note(caplog):
     aspo, grpo = load_run(f"{ASPO_LOG}:ASPO"), load_run(f"{GRPO_LOG}:GRPO")
     with caplog.at_level(logging.WARNING):
         data = collect(_panel("is_ratio"), [aspo, grpo])
-    assert [ln.legend for ln in data.lines] == ["ASPO: A>0", "ASPO: A<0"]
+    assert [ln.legend for ln in data.lines] == ["ASPO (aspo loss): A>0", "ASPO (aspo loss): A<0"]
     assert data.notes == [
-        "panel 'is_ratio': run 'GRPO' left out (no metric actor/is_ratio_mean_pos; no metric actor/is_ratio_mean_neg)"
+        "panel 'is_ratio': run 'GRPO' left out (no metric actor/aspo/is_ratio_mean_pos; "
+        "no metric actor/aspo/is_ratio_mean_neg)"
     ]
     assert data.notes[0] in caplog.text
 
 
 def test_validation_panel_has_one_line_per_benchmark_from_val_core_metrics():
     data = collect(_panel("val_accuracy"), [load_run(f"{ASPO_LOG}:ASPO")])
-    assert [ln.legend for ln in data.lines] == ["ASPO: aime2024/acc/mean@4", "ASPO: math500/acc/mean@4"]
+    assert [ln.legend for ln in data.lines] == ["ASPO (aspo loss): aime2024/acc/mean@4", "ASPO (aspo loss): math500/acc/mean@4"]
     assert list(data.lines[0].values.index) == [0, 10, 20, 30, 40]
 
 

@@ -53,7 +53,7 @@ def test_eval_figure_legend_shows_the_dash_of_pass_lines():
     data = pd.concat([read_results(f"{EVAL_ASPO}:ASPO"), read_results(f"{EVAL_GRPO}:GRPO")])
     fig = _lines(data, ["ASPO", "GRPO"])
     ax = fig.axes[0]
-    legend = ax.get_legend()
+    legend = fig.legends[0]  # one legend for the figure, below the subplots
     assert legend.numpoints == 2 and legend.handlelength >= 3
     by_label = {ln.get_label(): ln for ln in ax.get_lines()}
     assert by_label["ASPO avg@n"].get_color() == by_label["ASPO pass@n"].get_color() == COLORS[0]

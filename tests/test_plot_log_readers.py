@@ -122,5 +122,5 @@ def test_fixture_logs_hold_validation_at_step_0_and_training_steps_1_to_40():
         {0: 0.30, 10: 0.34866, 20: 0.37364, 30: 0.38647, 40: 0.39305}, abs=1e-4
     )
     assert series(aspo, "actor/entropy").index.min() == 1
-    assert "actor/pg_clipfrac_upper" in set(aspo["metric"]) and "actor/pg_clipfrac_upper" not in set(grpo["metric"])
+    assert "actor/aspo/clipfrac_upper" in set(aspo["metric"]) and "actor/aspo/clipfrac_upper" not in set(grpo["metric"])
     assert "actor/pg_clipfrac_lower" in set(grpo["metric"])

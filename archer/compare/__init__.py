@@ -5,7 +5,7 @@ Inputs, per method label (e.g. ``ASPO``, ``GRPO``):
 * ``--run LABEL=RUN_DIR``: the training run (the launchers' ``checkpoints/<project>/<experiment>``: verl's
   ``global_step_*`` checkpoints, the saved ``config.yaml`` and the metric log, ``tensorboard/`` event files
   or verl's ``file``-logger jsonl; a log file or log dir works too). Drawn with ``archer.plot dynamics``
-  (the loss mode, which decides what ``actor/pg_clipfrac_lower`` means, from ``--loss-mode``, the saved
+  (each run's loss mode, named in legends and in ``comparison.json``, from ``--loss-mode``, the saved
   config or the metrics, as there);
 * ``--eval LABEL=EVAL_DIR``: the ``python -m archer.eval run --out EVAL_DIR`` output
   (``global_step_*/summary.json``, or one ``summary.json``).

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", nargs="?", const="1.5b", default=None, choices=refs, metavar="GROUP",
                    help=f"add the paper's published rows ({', '.join(refs)}; default when given without value: 1.5b)")
     p.add_argument("--loss-mode", action="append", metavar="LABEL=MODE",
-                   help="the policy loss of run LABEL (aspo, vanilla): what its actor/pg_clipfrac_lower means. "
+                   help="the policy loss of run LABEL (aspo, vanilla), named in legends and comparison.json. "
                    "Default: the run's config.yaml, else its metrics (as archer.plot dynamics)")
     p.add_argument("--panels", metavar="KEY[,KEY...]",
                    help=f"dynamics panels to draw (default: all with data). Keys: {', '.join(PANEL_KEYS)}")

@@ -438,9 +438,9 @@ def render_comparison(methods: list[Method], out: Path, written: dict, manifest:
     lines += ["", "## Training dynamics", ""]
     if "dynamics" in written:
         pngs = {Path(p).stem: Path(p) for p in written["dynamics"]}
-        lines.append("All panels: [dynamics/overview.png](dynamics/overview.png). verl's vanilla (GRPO) loss logs "
-                     "its hard dual-clip fraction as `actor/pg_clipfrac_lower`; it is drawn on the negative "
-                     "dual-clip panel (dashed), not on the lower-clip panel (docs/plots.md).")
+        lines.append("All panels: [dynamics/overview.png](dynamics/overview.png). Every metric means the same under "
+                     "both losses (verl's names keep verl's meaning, archer's own are under `actor/aspo/`), so a "
+                     "panel compares like with like; legends name each run and its loss (docs/plots.md).")
         lines.append("")
         shown = [k for k in PAPER_PANELS if k in pngs] + [k for k in pngs if k not in PAPER_PANELS and k != "overview"]
         missing = [k for k in PAPER_PANELS if k not in pngs]

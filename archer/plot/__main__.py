@@ -26,8 +26,9 @@ logger = logging.getLogger("archer.plot")
 def _panel_help() -> str:
     lines = []
     for panel in PANELS:
-        metrics = ", ".join(s.metric + ("" if s.applies_to == "any" else f" ({s.applies_to} runs)") for s in panel.series)
-        lines.append(f"  {panel.key:<18} {metrics}")
+        metrics = ", ".join(s.metric for s in panel.series)
+        scale = " [fraction: y from 0]" if panel.fraction else ""
+        lines.append(f"  {panel.key:<18} {metrics}{scale}")
     return "panels and their metrics:\n" + "\n".join(lines)
 
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dynamics",
         help="training-dynamics panels of one or more runs",
         description="One PNG per panel with data (OUT/<panel>.png) plus OUT/overview.png (all panels in a grid). "
+        "OUT is redrawn: <panel>.png and overview.png files of an earlier draw are removed first (no other file). "
         "Several --run on one figure compare runs (e.g. ASPO vs GRPO).",
         epilog=_panel_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -62,13 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"only these panels, in this order (default: all). Keys: {', '.join(PANEL_KEYS)}")
     dyn.add_argument(
         "--loss-mode", action="append", metavar="LABEL=MODE",
-        help="the policy loss of run LABEL (aspo, vanilla, ...): decides what its actor/pg_clipfrac_lower means. "
-        "Default: from a config.yaml / .hydra/config.yaml next to the log, else 'aspo' if the run logged ASPO-only "
-        "metrics, else 'vanilla'",
+        help="the policy loss of run LABEL (aspo, vanilla, ...), named in its legends ('LABEL (MODE loss)'). "
+        "Default: from a config.yaml / .hydra/config.yaml next to the log, else 'aspo' if the run logged an "
+        "actor/aspo/* metric, else 'vanilla'",
     )
     dyn.add_argument("--title", default="", help="text put before every panel title and atop the overview")
     dyn.add_argument("--no-overview", action="store_true", help="do not write overview.png")
-    dyn.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100; overview.png uses 0.7x)")
+    dyn.add_argument("--dpi", type=int, default=100, help="PNG resolution (default 100; overview.png too)")
     dyn.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help="only warnings and errors on stderr")
 
     ev = sub.add_parser(

@@ -7,7 +7,9 @@ without a step.
 
 Figure: when every results set has several checkpoints, one line subplot per benchmark (x = checkpoint step,
 solid = avg@n, dashed = pass@n, one colour per results set); when each has a single checkpoint, grouped bars
-(one subplot for avg@n, one for pass@n, x = benchmark).
+(one subplot for avg@n, one for pass@n, x = benchmark, each bar labelled with its value). One legend for
+the whole figure, below the subplots, so it covers no point and no value label; the bars' axis has room
+above the tallest bar for its label.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from archer.plot.errors import PlotInputError  # noqa: E402
 from archer.plot.runs import parse_labelled_path  # noqa: E402
@@ -38,6 +41,9 @@ FIELDS = ("n", "problems", "avg", "pass")
 BENCHMARK_ORDER = (
     "aime2024", "aime2025", "amc2023", "math500", "minerva", "olympiadbench", "livecodebench_v5", "livecodebench_v6",
 )
+BAR_HEADROOM = 1.12  # top of the bars' axis: this times the tallest bar, room for its value label
+MAX_STEP_TICKS = 8  # up to this many checkpoints: one x tick at each
+LEGEND_STYLE = {"handlelength": 3.6, "numpoints": 2}  # the dash stays visible between the markers
 COLUMNS = ["label", "checkpoint", "step", "data_source", "n", "problems", "avg", "pass"]
 COLORS = plt.get_cmap("tab10").colors
 
@@ -147,14 +153,27 @@ def _bars(data: pd.DataFrame, labels: list[str]):
                 logger.warning("results %r have no %s; no bar there", label, ", ".join(missing))
             values = [rows.loc[s, metric] if s in rows.index else np.nan for s in sources]
             bars = ax.bar(positions + (i - (len(labels) - 1) / 2) * width, values, width, label=label, color=COLORS[i % 10])
-            ax.bar_label(bars, fmt="%.1f", fontsize=6.5, padding=1)
+            ax.bar_label(bars, fmt="%.1f", fontsize=7, padding=1)
+        tallest = np.nanmax(data[metric].to_numpy(dtype=float)) if len(data) else 0.0
+        ax.set_ylim(0.0, max(1.0, BAR_HEADROOM * tallest))
         ns = [_n_text(data[data["data_source"] == s]) for s in sources]
         ax.set_xticks(positions, [f"{s}\n{n}" for s, n in zip(sources, ns)], fontsize=7.5, rotation=30, ha="right")
         ax.set_ylabel(f"{metric}@n (%)", fontsize=9)
         ax.set_title(f"{metric}@n per benchmark", fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
-        ax.legend(fontsize=7)
+    _figure_legend(fig, axes.flat[0])
     return fig
+
+
+def _figure_legend(fig, *axes) -> None:
+    """One legend below all subplots (entries of every subplot, each label once)."""
+    entries: dict[str, object] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            entries.setdefault(label, handle)
+    if entries:
+        fig.legend(list(entries.values()), list(entries), loc="outside lower center", ncol=min(4, len(entries)),
+                   fontsize=8, frameon=False, **LEGEND_STYLE)
 
 
 def _lines(data: pd.DataFrame, labels: list[str]):
@@ -177,12 +196,17 @@ def _lines(data: pd.DataFrame, labels: list[str]):
                 for value in mine[mine["step"].isna()][metric]:  # a results set without checkpoint steps
                     ax.axhline(value, color=color, linestyle=":" if metric == "avg" else "-.", linewidth=1,
                                label=f"{label} {metric}@n (no step)")
+        steps = sorted(int(v) for v in rows["step"].dropna().unique())
+        if 0 < len(steps) <= MAX_STEP_TICKS:
+            ax.set_xticks(steps)  # the checkpoints themselves
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{source} ({_n_text(rows)})", fontsize=9.5)
         ax.set_xlabel("checkpoint step", fontsize=8.5)
         ax.set_ylabel("%", fontsize=8.5)
         ax.tick_params(labelsize=7.5)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=6.5, handlelength=3.6, numpoints=2)  # the dash stays visible between the markers
     for ax in list(axes.flat)[len(sources):]:
         ax.set_visible(False)
+    _figure_legend(fig, *list(axes.flat)[:len(sources)])
     return fig

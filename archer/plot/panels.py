@@ -1,11 +1,13 @@
 """Which metrics go on which panel of the training-dynamics figures, and the lines each run contributes.
 
 Every panel lists its series: a metric name (or a regular expression over metric names), the text added
-to the run label in the legend, a line style, and which loss modes the metric means the panel's quantity
-under (``applies_to``). The one metric whose meaning depends on the loss is ``actor/pg_clipfrac_lower``:
-archer's ASPO loss logs the lower-ε masking fraction under it, verl's vanilla loss the hard dual-clip
-fraction over all valid tokens. So it is on ``clip_lower`` only for ASPO runs and on ``dual_clip_neg``
-(dashed, labelled) only for vanilla runs; for any other loss mode it is left out, with a note.
+to the run's name in the legend, and a line style. Every metric name archer logs means one thing under
+every loss (``archer.aspo.METRICS``, ``archer.plugin.dual_token_kl.METRICS``): verl's names keep verl's
+meaning, archer's own are under ``actor/aspo/``. So a panel draws the same quantity for every run, whatever
+its loss; the loss mode only names the run in legends (:func:`run_name`).
+
+A panel with ``fraction=True`` holds a share (of tokens, of responses): :mod:`archer.plot.figures` draws it
+on an absolute scale from 0.
 
 A run without a panel's metric is absent from that panel with a note on stderr; :func:`collect` never
 raises for a missing metric.
@@ -20,23 +22,16 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from archer.plot.logs import series
-from archer.plot.runs import ASPO, VANILLA, Run
+from archer.plot.runs import Run
 
 logger = logging.getLogger(__name__)
-
-ANY = "any"
-
 
 @dataclass(frozen=True)
 class Series:
     metric: str  # exact metric name, or a regular expression when ``pattern`` is true
-    legend: str = ""  # appended to the run label ("" for one-metric panels)
-    applies_to: str = ANY  # ANY, ASPO or VANILLA: the loss modes under which the metric means this panel's quantity
+    legend: str = ""  # appended to the run's name ("" for one-metric panels)
     linestyle: str = "-"
     pattern: bool = False  # metric is a regex; each matching metric is one line, legend = its first group
-
-    def applies(self, loss_mode: str) -> bool:
-        return self.applies_to == ANY or self.applies_to == loss_mode
 
 
 @dataclass(frozen=True)
@@ -46,7 +41,8 @@ class Panel:
     ylabel: str
     series: tuple[Series, ...]
     note: str = ""  # drawn under the axes (what differs between runs)
-    smooth: bool = True  # False for sparse series (validation): --smooth leaves them as logged
+    smooth: bool = True  # False for sparse series (validation) and schedules (lr): --smooth leaves them as logged
+    fraction: bool = False  # a share: drawn on an absolute scale from 0 (never auto-zoomed, never negative)
 
 
 @dataclass
@@ -66,11 +62,9 @@ class PanelData:
     notes: list[str] = field(default_factory=list)
 
 
-LOWER_CLIP_VANILLA_LEGEND = "verl pg_clipfrac_lower (hard dual clip, share of all tokens)"
-
 PANELS: tuple[Panel, ...] = (
     Panel("reward", "Training reward (mean sequence score)", "score", (Series("critic/score/mean"),)),
-    Panel("accuracy", "Training accuracy", "accuracy", (Series("reward/acc/mean"),)),
+    Panel("accuracy", "Training accuracy", "accuracy", (Series("reward/acc/mean"),), fraction=True),
     Panel(
         "val_accuracy",
         "Validation accuracy (verl val-core)",
@@ -79,47 +73,58 @@ PANELS: tuple[Panel, ...] = (
         smooth=False,
     ),
     Panel("response_length", "Response length", "tokens (batch mean)", (Series("response_length/mean"),)),
-    Panel("repetition", "Repetition ratio of training responses", "repetition ratio (mean)", (Series("reward/repetition_ratio/mean"),)),
+    Panel("repetition", "Repetition ratio of training responses", "repetition ratio (mean)",
+          (Series("reward/repetition_ratio/mean"),), fraction=True),
     Panel("entropy", "Policy entropy", "mean token entropy", (Series("actor/entropy"),)),
     Panel(
         "entropy_by_sign",
         "Entropy of positive / negative responses",
-        "mean token entropy",
-        (Series("actor/entropy_pos", "A>0"), Series("actor/entropy_neg", "A<0", linestyle="--")),
+        "mean token entropy (response-weighted)",
+        (Series("actor/aspo/entropy_mean_pos", "A>0"), Series("actor/aspo/entropy_mean_neg", "A<0", linestyle="--")),
     ),
-    Panel("high_entropy_frac", "High-entropy token fraction (high-ε bucket)", "fraction of tokens", (Series("actor/high_entropy_frac"),)),
-    Panel("clip_upper", "Upper clip fraction (A≥0, r>1+ε_high)", "fraction of tokens", (Series("actor/pg_clipfrac_upper"),)),
-    Panel(
-        "clip_lower",
-        "Lower clip fraction (A<0, r<1−ε_low)",
-        "fraction of tokens",
-        (Series("actor/pg_clipfrac_lower", applies_to=ASPO),),
-        note="ASPO runs only: a vanilla run's actor/pg_clipfrac_lower is its dual-clip fraction (panel dual_clip_neg)",
-    ),
-    Panel("clip_total", "Clipped token fraction (either ε bound)", "fraction of tokens", (Series("actor/pg_clipfrac"),)),
+    Panel("high_entropy_frac", "High-entropy token fraction (high-ε bucket)", "fraction of tokens",
+          (Series("actor/aspo/high_entropy_frac"),), fraction=True),
+    Panel("clip_upper", "Upper clip fraction (A≥0, r>1+ε_high)", "fraction of tokens",
+          (Series("actor/aspo/clipfrac_upper"),), fraction=True),
+    Panel("clip_lower", "Lower clip fraction (A<0, r<1−ε_low)", "fraction of tokens",
+          (Series("actor/aspo/clipfrac_lower"),), fraction=True),
+    Panel("clip_total", "Clipped token fraction (either ε bound)", "fraction of tokens", (Series("actor/pg_clipfrac"),),
+          fraction=True),
     Panel(
         "dual_clip_pos",
         "Positive dual-clip fraction (A>0 tokens with 1/r>c)",
         "fraction of A>0 tokens",
-        (Series("actor/positive_pg_clipfrac_dual"),),
+        (Series("actor/aspo/dual_clipfrac_pos"),),
+        fraction=True,
     ),
     Panel(
         "dual_clip_neg",
         "Negative dual-clip fraction (A<0, r>c)",
-        "fraction of tokens",
-        (
-            Series("actor/negative_pg_clipfrac_dual", "negative_pg_clipfrac_dual (share of A<0 tokens)"),
-            Series("actor/pg_clipfrac_lower", LOWER_CLIP_VANILLA_LEGEND, applies_to=VANILLA, linestyle="--"),
-        ),
-        note="solid: archer metric over A<0 tokens; dashed: verl vanilla loss, over all valid tokens",
+        "fraction of all tokens",
+        (Series("actor/pg_clipfrac_lower"),),
+        note="verl's pg_clipfrac_lower, the same quantity under ASPO (soft clip) and GRPO (hard clip)",
+        fraction=True,
     ),
     Panel(
         "is_ratio",
         "Mean IS ratio of positive / negative responses",
-        "mean token ratio r",
-        (Series("actor/is_ratio_mean_pos", "A>0"), Series("actor/is_ratio_mean_neg", "A<0", linestyle="--")),
+        "mean token ratio r (response-weighted)",
+        (Series("actor/aspo/is_ratio_mean_pos", "A>0"), Series("actor/aspo/is_ratio_mean_neg", "A<0", linestyle="--")),
     ),
     Panel("ppo_kl", "Approximate KL to the rollout policy", "mean of −log r", (Series("actor/ppo_kl"),)),
+    Panel(
+        "kl_loss",
+        "KL to the reference model",
+        "mean KL estimate per token",
+        (
+            Series("actor/kl_loss", "all tokens"),
+            Series("actor/kl_low_entropy", "low-entropy tokens", linestyle="--"),
+            Series("actor/kl_high_entropy", "high-entropy tokens", linestyle=":"),
+        ),
+        note="dashed / dotted: the dual-token KL's buckets (archer2 preset: only the low-entropy KL is in the loss)",
+    ),
+    Panel("grad_norm", "Gradient norm (before clipping)", "L2 norm", (Series("actor/grad_norm"),)),
+    Panel("lr", "Learning rate", "lr", (Series("actor/lr"),), smooth=False),
 )
 
 PANEL_KEYS = tuple(p.key for p in PANELS)
@@ -138,8 +143,13 @@ def panels_by_key(keys: list[str] | None) -> list[Panel]:
     return [known[k] for k in keys]
 
 
-def _join(label: str, legend: str) -> str:
-    return f"{label}: {legend}" if legend else label
+def run_name(run: Run) -> str:
+    """A run as legends name it: its label and its loss mode, e.g. ``ASPO (aspo loss)``, ``GRPO (vanilla loss)``."""
+    return f"{run.label} ({run.loss_mode} loss)"
+
+
+def _join(name: str, legend: str) -> str:
+    return f"{name}: {legend}" if legend else name
 
 
 def run_lines(panel: Panel, run: Run, index: int) -> tuple[list[Line], list[str]]:
@@ -147,6 +157,7 @@ def run_lines(panel: Panel, run: Run, index: int) -> tuple[list[Line], list[str]
     and the plot panels both draw from this)."""
     lines: list[Line] = []
     reasons: list[str] = []
+    name = run_name(run)
     logged = run.table["metric"].unique()
     for spec in panel.series:
         if spec.pattern:
@@ -156,22 +167,13 @@ def run_lines(panel: Panel, run: Run, index: int) -> tuple[list[Line], list[str]
                 reasons.append(f"no metric matching {spec.metric}")
             for metric in matched:
                 legend = regex.search(metric).group(1) if regex.groups else metric
-                lines.append(Line(run, index, _join(run.label, legend), metric, series(run.table, metric), spec.linestyle))
+                lines.append(Line(run, index, _join(name, legend), metric, series(run.table, metric), spec.linestyle))
             continue
         if not run.has(spec.metric):
             reasons.append(f"no metric {spec.metric}")
             continue
-        if not spec.applies(run.loss_mode):
-            if spec.metric == "actor/pg_clipfrac_lower":
-                reasons.append(
-                    f"{spec.metric} left out: under loss mode {run.loss_mode!r} ({run.loss_mode_source}) it is not the "
-                    + ("lower-ε masking fraction" if spec.applies_to == ASPO else "hard dual-clip fraction")
-                )
-            else:
-                reasons.append(f"{spec.metric} applies to loss mode {spec.applies_to!r}, run is {run.loss_mode!r}")
-            continue
-        legend = spec.legend if (len(panel.series) > 1 or spec.applies_to != ANY) else ""
-        lines.append(Line(run, index, _join(run.label, legend), spec.metric, series(run.table, spec.metric), spec.linestyle))
+        legend = spec.legend if len(panel.series) > 1 else ""
+        lines.append(Line(run, index, _join(name, legend), spec.metric, series(run.table, spec.metric), spec.linestyle))
     return lines, reasons
 
 

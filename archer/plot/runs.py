@@ -1,16 +1,19 @@
 """Runs to compare: ``--run PATH[:LABEL]`` parsing, loading, and each run's loss mode.
 
-The loss mode matters because one metric name means two things: archer's ASPO loss logs
-``actor/pg_clipfrac_lower`` as the lower-ε masking fraction, verl's ``vanilla`` (GRPO/PPO) loss as the
-fraction of all tokens hit by its hard dual clip (A < 0, r > clip_ratio_c). A run's loss mode comes from,
-in this order:
+Every metric name means one thing under every loss (verl's names keep verl's meaning, archer's own are under
+``actor/aspo/``), so the loss mode decides nothing about what is drawn where: it names the run in legends
+("ASPO (aspo loss)") and in ``archer.compare``'s summary. A run's loss mode comes from, in this order:
 
 1. ``--loss-mode LABEL=MODE`` on the command line (source ``option``);
 2. a hydra config saved next to the log (``config.yaml`` or ``.hydra/config.yaml`` in the run directory, or
    in the directory of the log file), key ``actor_rollout_ref.actor.policy_loss.loss_mode`` (source ``config``);
-3. the metrics themselves (source ``metrics``): a run that logged any of archer's ASPO-only metrics
-   (:data:`ASPO_ONLY_METRICS`) is ``aspo``; any other run is taken to be verl's ``vanilla`` loss, with a
-   note on stderr saying so.
+3. the metrics themselves (source ``metrics``): a run that logged any metric under ``actor/aspo/``
+   (:data:`ASPO_METRIC_PREFIX`, logged by archer's ASPO loss only) is ``aspo``; any other run is taken to be
+   verl's ``vanilla`` loss, with a note on stderr saying so.
+
+A log with the metric names archer used before they were made unambiguous (:data:`OLD_ASPO_METRICS`, e.g.
+``actor/pg_clipfrac_upper``) is refused: in it ``actor/pg_clipfrac_lower`` is ASPO's lower-ε fraction, not
+verl's dual-clip fraction, and would be drawn as the wrong quantity.
 """
 
 from __future__ import annotations
@@ -28,7 +31,10 @@ logger = logging.getLogger(__name__)
 
 ASPO = "aspo"
 VANILLA = "vanilla"
-ASPO_ONLY_METRICS = (
+# archer's ASPO loss logs its own metrics under this prefix (archer.aspo.METRICS); verl's losses never do
+ASPO_METRIC_PREFIX = "actor/aspo/"
+# names archer's ASPO loss logged before issue 23 (their log's actor/pg_clipfrac_lower was the lower-ε fraction)
+OLD_ASPO_METRICS = (
     "actor/pg_clipfrac_upper",
     "actor/positive_pg_clipfrac_dual",
     "actor/negative_pg_clipfrac_dual",
@@ -122,18 +128,30 @@ def resolve_loss_mode(label: str, path: Path, source: Path, table: pd.DataFrame,
         mode, config = found
         logger.info("run %r: loss mode %r from %s", label, mode, config)
         return mode, "config"
-    logged = set(table["metric"].unique())
-    aspo_metrics = [m for m in ASPO_ONLY_METRICS if m in logged]
+    aspo_metrics = sorted(m for m in table["metric"].unique() if m.startswith(ASPO_METRIC_PREFIX))
     if aspo_metrics:
         return ASPO, "metrics"
     logger.warning(
-        "run %r: no ASPO-only metric (%s) and no config with the loss mode; taking it as verl's 'vanilla' loss "
-        "(its actor/pg_clipfrac_lower = hard dual-clip fraction). Override with --loss-mode %s=MODE",
+        "run %r: no %s* metric and no config with the loss mode; taking it as verl's 'vanilla' loss (its legend "
+        "says so). Override with --loss-mode %s=MODE",
         label,
-        ", ".join(ASPO_ONLY_METRICS[:3]),
+        ASPO_METRIC_PREFIX,
         label,
     )
     return VANILLA, "metrics"
+
+
+def check_metric_names(label: str, source: Path, table: pd.DataFrame) -> None:
+    """Refuse a log with archer's old ASPO metric names: its ``actor/pg_clipfrac_lower`` means another thing."""
+    logged = set(table["metric"].unique())
+    old = [m for m in OLD_ASPO_METRICS if m in logged]
+    if old:
+        raise PlotInputError(
+            f"run {label!r} ({source}) logged archer's old ASPO metric names ({', '.join(old)}): in such a log "
+            "actor/pg_clipfrac_lower is ASPO's lower-eps clip fraction, not verl's dual-clip fraction, so it "
+            "cannot be drawn beside runs of this version. Rename its metrics (docs/plots.md, 'Metric names') "
+            "or plot it with the archer version that wrote it"
+        )
 
 
 def load_run(text: str, loss_modes: dict[str, str] | None = None) -> Run:
@@ -146,6 +164,7 @@ def load_run_at(path: str | Path, label: str, loss_modes: dict[str, str] | None 
     and the loss mode resolved the same way."""
     path = Path(path)
     table, fmt, source = read_metrics(path)
+    check_metric_names(label, source, table)
     mode, mode_source = resolve_loss_mode(label, path, source, table, loss_modes or {})
     logger.info(
         "run %r: %s log %s, %d metrics, steps %d..%d, loss mode %s (%s)",

@@ -98,3 +98,17 @@ def test_eval_bar_legend_covers_no_value_label():
             assert not box.overlaps(legend_box), text.get_text()
             assert box.y1 <= top, f"value label {text.get_text()} above the axes"
     plt.close(fig)
+
+
+def test_a_long_title_is_wrapped_inside_the_figure():
+    from plot_support import panel_data
+    from archer.plot.figures import panel_figure, x_axis
+
+    runs = fixture_runs()
+    prefix = "EXAMPLE DATA (synthetic test fixtures, not a real run) — "
+    fig = panel_figure(panel_data("dual_clip_neg", runs), {r.label: x_axis(r, "step") for r in runs}, "step", 3, prefix)
+    fig.canvas.draw()
+    box = extent(fig.axes[0].title)
+    assert "\n" in fig.axes[0].title.get_text()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1
+    plt.close(fig)

@@ -115,7 +115,7 @@ def fraction_top(peak: float) -> float:
 def _wrap(text: str, ax, fontsize: float) -> str:
     """``text`` broken into lines about as wide as the axes (an average glyph is ~0.5 em wide)."""
     width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
-    return textwrap.fill(text, width=max(30, int(width_pt / (0.5 * fontsize))))
+    return textwrap.fill(text, width=max(30, int(width_pt / (0.5 * fontsize))), break_on_hyphens=False)
 
 
 def _legend(ax, fonts: dict):
@@ -156,7 +156,7 @@ def draw_panel(
         )
     smoothed = smooth > 1 and panel.smooth and not compact  # the overview says it once, in its title
     title = panel.title + (f" (smoothed, window {smooth})" if smoothed else "")
-    ax.set_title(f"{title_prefix}{title}", fontsize=fonts["title"])
+    ax.set_title(_wrap(f"{title_prefix}{title}", ax, fonts["title"]), fontsize=fonts["title"])  # never cut off
     ax.set_xlabel(x_label(x), fontsize=fonts["label"])
     ax.set_ylabel(panel.ylabel, fontsize=fonts["label"])
     ax.tick_params(labelsize=fonts["ticks"])

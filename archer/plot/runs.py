@@ -149,7 +149,7 @@ def check_metric_names(label: str, source: Path, table: pd.DataFrame) -> None:
         raise PlotInputError(
             f"run {label!r} ({source}) logged archer's old ASPO metric names ({', '.join(old)}): in such a log "
             "actor/pg_clipfrac_lower is ASPO's lower-eps clip fraction, not verl's dual-clip fraction, so it "
-            "cannot be drawn beside runs of this version. Rename its metrics (docs/plots.md, 'Metric names') "
+            "cannot be drawn beside runs of this version. Rename its metrics (docs/metrics.md, 'Renamed in this version') "
             "or plot it with the archer version that wrote it"
         )
 

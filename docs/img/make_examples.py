@@ -40,7 +40,7 @@ def build() -> None:
     with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
         tmp = Path(tmp)
         runs = ["--run", f"{FIXTURES / 'aspo.jsonl'}:ASPO", "--run", f"{FIXTURES / 'grpo.jsonl'}:GRPO"]
-        if main(["-q", "dynamics", *runs, "--out", str(tmp / "dyn"), "--smooth", "3", "--title", TITLE, "--dpi", "90"]):
+        if main(["-q", "dynamics", *runs, "--out", str(tmp / "dyn"), "--smooth", "3", "--title", TITLE, "--dpi", "72"]):
             raise SystemExit("dynamics figure failed")
         evals = ["--results", f"{FIXTURES / 'eval_results' / 'aspo'}:ASPO", "--results", f"{FIXTURES / 'eval_results' / 'grpo'}:GRPO"]
         if main(["-q", "eval", *evals, "--out", str(tmp / "eval_lines.png"), "--title", TITLE, "--dpi", "80"]):

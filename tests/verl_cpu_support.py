@@ -65,7 +65,7 @@ CPU_ENGINE_OVERRIDES = (
 
 def compose_engine_config(model_dir: Path, *overrides: str):
     """archer's full trainer config (``aspo_trainer``) for the model in ``model_dir`` on the CPU engine."""
-    from archer.trainer.dry_run import compose_config
+    from archer.launch.dry_run import compose_config
 
     return compose_config([f"actor_rollout_ref.model.path={model_dir}", *CPU_ENGINE_OVERRIDES, *overrides])
 

@@ -236,7 +236,8 @@ def write_verl_parquet(path: Path, data_source: str, answers: list[str]) -> Path
 
 
 def build_config_only_model(model_dir: Path) -> Path:
-    """A local model dir with what verl's HFModelConfig reads (config.json, tokenizer), no weights."""
+    """A local model dir with what verl's HFModelConfig reads (config.json, tokenizer), no weights; its context
+    (max_position_embeddings) fits the launchers' default prompt + response lengths, as a real model's does."""
     from transformers import Qwen2Config
 
     from verl_cpu_support import save_word_level_tokenizer
@@ -244,7 +245,7 @@ def build_config_only_model(model_dir: Path) -> Path:
     save_word_level_tokenizer(model_dir)
     Qwen2Config(
         vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
-        num_key_value_heads=2, max_position_embeddings=64, pad_token_id=0, eos_token_id=1, bos_token_id=2,
+        num_key_value_heads=2, max_position_embeddings=131072, pad_token_id=0, eos_token_id=1, bos_token_id=2,
         architectures=["Qwen2ForCausalLM"],
     ).save_pretrained(model_dir)
     return model_dir

@@ -18,7 +18,8 @@ def runs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("overrides")
     model = build_config_only_model(tmp / "model")
     data = tmp / "data"
-    write_verl_parquet(data / "train" / "math.parquet", "deepscaler", ["1", "2", "3"])
+    # one default batch (TRAIN_BATCH_SIZE=64) at least: the dry run refuses a file with fewer rows
+    write_verl_parquet(data / "train" / "math.parquet", "deepscaler", [str(i) for i in range(64)])
     write_verl_parquet(data / "eval" / "aime2024.parquet", "aime2024", ["4", "5"])
     env = dict(LR="2e-6", SAVE_FREQ="7", MAX_RESPONSE_LENGTH="4096", MODEL_PATH=str(model), DATA_DIR=str(data),
                VAL_SETS="aime2024", WANDB_MODE="offline")

@@ -407,10 +407,18 @@ def check_reward_sources(cfg, manager) -> None:
 # CLI
 
 
-def run(overrides: Iterable[str], *, preflight: bool = False):
-    """All checks; returns the composed config. Raises DryRunError (or hydra's errors on composition)."""
+def run(overrides: Iterable[str], *, preflight: bool = False, task: Optional[str] = None):
+    """All checks; returns the composed config. Raises DryRunError listing every problem found (or hydra's
+    errors on composition). ``task``: the launcher's task (math | code), for the data-fits-task check."""
+    from archer.launch import rules
+
     cfg = compose_config(list(overrides))
-    validate_with_verl(cfg)
+    problems = rules.check_config(cfg, _defaults())
+    try:
+        validate_with_verl(cfg)
+    except DryRunError as exc:
+        problems.append(str(exc))
+    _stop_if(problems)
     hf = check_model(cfg, allow_download=preflight)
     if hf is not None:
         from archer.launch.config_checks import ConfigError, check_experts_divide
@@ -418,13 +426,34 @@ def run(overrides: Iterable[str], *, preflight: bool = False):
         try:
             check_experts_divide(cfg, hf.hf_config)
         except ConfigError as exc:
-            raise DryRunError(str(exc)) from exc
+            problems.append(str(exc))
+        problems += rules.context_length(cfg, hf.hf_config)
     manager = load_reward(cfg)
     check_filter_groups(cfg)
-    check_data(cfg, prepare_missing=preflight)
-    check_reward_sources(cfg, manager)
+    summaries = check_data(cfg, prepare_missing=preflight)
+    problems += rules.data(cfg, summaries, task)
+    try:
+        check_reward_sources(cfg, manager)
+    except DryRunError as exc:
+        problems.append(str(exc))
+    _stop_if(problems)
     check_patches()
     return cfg
+
+
+def _defaults():
+    from archer.launch.config_checks import default_config
+
+    try:
+        return default_config()
+    except Exception:  # the defaults only refine the no-effect check
+        return None
+
+
+def _stop_if(problems: list[str]) -> None:
+    if problems:
+        listing = "\n".join(f"  - {p}" for p in problems)
+        raise DryRunError(f"{len(problems)} problem(s) in the configuration; nothing was started:\n{listing}")
 
 
 def check_patches() -> None:
@@ -459,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quiet", action="store_true", help="only warnings and errors on stderr"
     )
+    parser.add_argument("--task", choices=("math", "code"), default=None,
+                        help="the launcher's task: the training data must be of this task")
     parser.add_argument("overrides", nargs="*", help="hydra overrides, as for python -m archer.launch.main")
     return parser
 
@@ -476,7 +507,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         with contextlib.redirect_stdout(sys.stderr):
             try:
-                cfg = run(args.overrides, preflight=args.preflight)
+                cfg = run(args.overrides, preflight=args.preflight, task=args.task)
             except DryRunError as exc:
                 logger.error("%s", exc)
                 return 1

@@ -106,6 +106,13 @@ PANELS: tuple[Panel, ...] = (
         fraction=True,
     ),
     Panel(
+        "dual_clip_neg_share",
+        "Negative dual-clip share of A<0 tokens (r>c)",
+        "fraction of A<0 tokens",
+        (Series("actor/aspo/dual_clipfrac_neg"),),
+        fraction=True,
+    ),
+    Panel(
         "is_ratio",
         "Mean IS ratio of positive / negative responses",
         "mean token ratio r (response-weighted)",

@@ -232,3 +232,28 @@ def markdown_table() -> str:
             allowed = "a registered name (listed by the error)"
         rows.append(f"| `{s.var or '-'}` | `{s.key}` | {allowed} | {s.doc} |")
     return "\n".join(rows)
+
+
+TABLE_START = "<!-- checked-settings:start (generated: python -m archer.launch.settings) -->"
+TABLE_END = "<!-- checked-settings:end -->"
+
+
+def write_docs(path) -> bool:
+    """Put :func:`markdown_table` between the markers in ``path``; whether the file changed."""
+    from pathlib import Path
+
+    path = Path(path)
+    text = path.read_text()
+    start, end = text.index(TABLE_START) + len(TABLE_START), text.index(TABLE_END)
+    new = text[:start] + "\n" + markdown_table() + "\n" + text[end:]
+    if new != text:
+        path.write_text(new)
+    return new != text
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parents[2] / "docs" / "launch.md"
+    print(f"{docs}: {'updated' if write_docs(docs) else 'already current'}", file=sys.stderr)

@@ -614,8 +614,14 @@ aspo_main() {
   mkdir -p "$CKPT_DIR"
   # same checks as --dry-run, but missing data is prepared and the model's config/tokenizer may be fetched
   aspo_log "preflight: config, reward, data (python -m archer.trainer.dry_run --preflight)"
-  "$PYTHON" -m archer.trainer.dry_run --preflight "${all[@]}" >"$CKPT_DIR/config.yaml" \
-    || aspo_die "preflight failed (see above); nothing was started"
+  # its stdout is the config; its log lines go through the console filter like the trainer's
+  local rc
+  set +e
+  "$PYTHON" -m archer.trainer.dry_run --preflight "${all[@]}" 2>&1 >"$CKPT_DIR/config.yaml" \
+    | "$PYTHON" -m archer.trainer.console --log "$CKPT_DIR/train.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 0 ] || aspo_die "preflight failed (see above; full output in $CKPT_DIR/train.log); nothing was started"
   aspo_log "resolved config: $CKPT_DIR/config.yaml"
   if [ "$NNODES" -gt 1 ]; then
     aspo_check_ray_cluster
@@ -625,6 +631,32 @@ aspo_main() {
     aspo_smoke_run "${all[@]}"
     return
   fi
-  aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
-  "$PYTHON" -m archer.trainer.main "${all[@]}" 2>&1 | tee -a "$CKPT_DIR/train.log"
+  aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE); console: one line per step, everything in $CKPT_DIR/train.log"
+  aspo_train -- "${all[@]}"
+}
+
+# python -m archer.trainer.main ARGS through the console filter (python -m archer.trainer.console: one line
+# per step, each warning once; everything, without ANSI codes, in $CKPT_DIR/train.log; ARCHER_CONSOLE=full
+# shows it all). Ctrl-C: "interrupted at step N; rerun the same command to resume", exit 130.
+#   aspo_train [--steps N] -- ARGS
+aspo_train() {
+  local steps=() interrupted=0 trainer console
+  if [ "$1" = --steps ]; then
+    steps=(--steps "$2")
+    shift 2
+  fi
+  shift  # --
+  trap 'interrupted=1' INT
+  set +e
+  "$PYTHON" -m archer.trainer.main "$@" 2>&1 \
+    | "$PYTHON" -m archer.trainer.console --log "$CKPT_DIR/train.log" --ckpt-dir "$CKPT_DIR" "${steps[@]}"
+  trainer=${PIPESTATUS[0]} console=${PIPESTATUS[1]}
+  set -e
+  trap - INT
+  if [ "$interrupted" = 1 ] || [ "$trainer" = 130 ] || [ "$console" = 130 ]; then
+    # the console filter said where to resume from, unless the trainer died before it could say so
+    [ "$console" = 130 ] || aspo_log "interrupted; rerun the same command to resume from the last checkpoint in $CKPT_DIR"
+    exit 130
+  fi
+  [ "$trainer" = 0 ] || aspo_die "training failed (exit $trainer); see the error above and $CKPT_DIR/train.log"
 }

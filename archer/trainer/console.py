@@ -200,8 +200,7 @@ class Console:
         if not self.full and (self.log_only or self.repeats):
             where = f" in {log_path}" if log_path else " in the log"
             repeats = f" and {self.repeats} repeated warning lines" if self.repeats else ""
-            self.show(f"archer.trainer: the full output ({self.log_only} more lines: verl's config, Ray and worker "
-                      f"logs{repeats}) is{where}")
+            self.show(f"archer.trainer: {self.log_only} more lines of verl / Ray output{repeats}{where}")
         if self.interrupted:
             self.show(interrupt_message(self.last_step, ckpt_dir, self.interrupt_text))
             return 130

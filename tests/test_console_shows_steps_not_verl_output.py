@@ -76,3 +76,9 @@ def test_full_console_shows_every_line():
     lines = trainer_output()
     shown, _, _ = run(lines, full=True)
     assert len(shown) == len(lines) and not any("\x1b" in s for s in shown)
+
+
+def test_plain_words_and_class_names_are_not_taken_for_errors():
+    shown, _, _ = run(["True", "LLMServerManager: ['archer-smoke-rollout-0']", "Processing: 3 prompts",
+                       "ValueError: bad value"])
+    assert shown[0] == "ValueError: bad value" and len(shown) == 2

@@ -53,6 +53,7 @@ LOG_ONLY = (
     (re.compile(r"Token authentication is enabled for this Ray cluster"), "Ray's local cluster"),
     (re.compile(r"Failed to set NUMA affinity"), "no libnuma on this host"),
     (re.compile(r"'set_vital' is deprecated"), "torchdata's deprecation notice for verl's dataloader"),
+    (re.compile(r"Pydantic serializer warnings"), "verl's agent loop hands reward_score over as a tensor"),
 )
 # the note written into the log under verl's max_num_gen_batches warning
 GEN_BATCHES_NOTE = ("archer: note: the warning above does not apply: archer.trainer.filter_groups_guard enforces "
@@ -66,6 +67,8 @@ _OWN = re.compile(r"^(archer(\.[a-z_.]+)?: |\[smoke[^\]]*\] |\[run_(aspo|grpo)_[
 _WARNING = re.compile(r"warning", re.IGNORECASE)
 # the last line of a traceback: [module.path.]ClassName[(Cause)]: message (Ray: RayTaskError(ValueError): ...)
 _EXCEPTION = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z][a-z]\w*(?:\([\w.]+\))?(?:: |$)")
+# an error line outside a traceback (e.g. a worker's "ValueError: ..."): the class name says it is one
+_ERROR_LINE = re.compile(r"^(?:[a-z_]\w*\.)*[A-Z]\w*(?:Error|Exception)(?:\([\w.]+\))?(?:: |$)")
 _TRACEBACK_MORE = re.compile(r"^(\s|Traceback |The above exception|During handling of|$)")
 # verl's lines that say where training starts: shown
 _RESUME = re.compile(r"Resuming from |Training from scratch")
@@ -157,13 +160,17 @@ class Console:
             self.interrupted = True
             self.interrupt_text = text
             return
-        if _OWN.match(text) or _RESUME.search(text):
+        if _OWN.match(text):
             self.show(text)
+            return
+        resume = _RESUME.search(text)
+        if resume:
+            self.show("verl: " + text[resume.start():])
             return
         if after_warning and text.startswith("  "):  # the source line python's warnings module prints
             self.log_only += 1
             return
-        if _WARNING.search(text) or _EXCEPTION.match(text):
+        if _WARNING.search(text) or _ERROR_LINE.match(text):
             self._after_warning = True
             if log_only_reason(text):
                 self.log_only += 1

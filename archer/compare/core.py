@@ -56,6 +56,15 @@ class Method:
     saved_steps: list[int] = field(default_factory=list)  # global_step_* dirs in the run dir
     config_path: Path | None = None
     config: dict | None = None
+    eval_loss_mode: str | None = None  # from the eval dir's eval_info.json (archer.eval records it)
+    eval_loss_source: str | None = None
+
+    @property
+    def loss_mode(self) -> tuple[str | None, str | None]:
+        """(policy loss, where it was read): the run's, else what archer.eval recorded for the evaluated model."""
+        if self.run is not None:
+            return self.run.loss_mode, str(self.run.loss_mode_source)
+        return self.eval_loss_mode, self.eval_loss_source
 
     @property
     def row_label(self) -> str:
@@ -164,6 +173,19 @@ def looks_like_run_dir(path: Path) -> bool:
     path = Path(path)
     return ((path / "latest_checkpointed_iteration.txt").is_file() or (path / "actor").is_dir()
             or any((c / "actor").is_dir() for c in path.glob("global_step_*")))
+
+
+def eval_loss_mode(eval_dir: Path) -> tuple[str | None, str | None]:
+    """The policy loss archer.eval recorded in ``eval_info.json`` (the eval dir's, else a step dir's)."""
+    candidates = [eval_dir / "eval_info.json", *sorted(eval_dir.glob("global_step_*/eval_info.json"))]
+    for path in candidates:
+        try:
+            mode = json.loads(path.read_text(encoding="utf-8")).get("loss_mode")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if mode:
+            return str(mode), str(path)
+    return None, None
 
 
 def table_benchmarks() -> list[str]:
@@ -329,6 +351,7 @@ def compare(
         if m.eval_dir is not None:
             m.checkpoints = read_checkpoints(m.eval_dir, m.label)
             m.selected, m.reason = select_checkpoint(m.checkpoints, step=steps.get(m.label), rule=select, label=m.label)
+            m.eval_loss_mode, m.eval_loss_source = eval_loss_mode(m.eval_dir)
             logger.info("%s: table row from %s (%s)", m.label, m.selected.path, m.reason)
         else:
             logger.warning("%s: no --eval given; dynamics only, no table row", m.label)
@@ -398,8 +421,10 @@ def _manifest(methods: list[Method], out: Path, written: dict, *, select: str, r
               command: str) -> dict:
     entries = []
     for m in methods:
+        mode, mode_source = m.loss_mode
         entry = {"label": m.label, "run_dir": str(m.run_dir) if m.run_dir else None,
-                 "eval_dir": str(m.eval_dir) if m.eval_dir else None}
+                 "eval_dir": str(m.eval_dir) if m.eval_dir else None, "loss_mode": mode,
+                 "loss_mode_source": mode_source}
         if m.selected is not None:
             entry.update(row=m.row_label, step=m.selected.step, checkpoint=m.selected.name,
                          summary=str(m.selected.path), reason=m.reason,
@@ -464,7 +489,8 @@ def render_comparison(methods: list[Method], out: Path, written: dict, manifest:
                 notes.append(f"{m.label}: the table's step {m.selected.step} is after the last logged step {hi} "
                              f"of `{m.run.source}`: are the run and eval dirs of the same run?")
         else:
-            row += ["–", "–", "–", "–"]
+            mode, source = m.loss_mode
+            row += ["–", f"{mode} (from {source})" if mode else "not recorded", "–", "–"]
             notes.append(f"{m.label}: no `--run` given, so no training dynamics.")
         lines.append("| " + " | ".join([m.label, *(_cell(c) for c in row)]) + " |")
     differs = _differs_note(methods)

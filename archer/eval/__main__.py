@@ -180,6 +180,24 @@ def check_backend_installed(backend: str) -> None:
                              "out: auto picks what is installed)")
 
 
+EVAL_INFO = "eval_info.json"
+LOSS_WORDS = {"aspo": "ASPO", "vanilla": "verl's vanilla PPO/GRPO loss (the GRPO baseline)"}
+
+
+def write_eval_info(model: str, out: str, backend: str, log) -> None:
+    """``OUT/eval_info.json``: what was evaluated, with which backend, and the policy loss it was trained
+    with (read from the export report or the run's config; archer.compare shows it)."""
+    from archer.eval.checkpoints import model_loss_mode
+
+    mode, source = model_loss_mode(model)
+    if mode is not None:
+        log.info("model trained with loss_mode=%s: %s (from %s)", mode, LOSS_WORDS.get(mode, mode), source)
+    info = {"model": str(Path(model).expanduser().resolve()), "backend": backend, "loss_mode": mode,
+            "loss_mode_source": source}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / EVAL_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
 def _generation_options(args, log):
     from archer.eval.backends import SamplingConfig
     from archer.eval.pipeline import GenerationOptions
@@ -259,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
                      reward_kwargs=_reward_kwargs(getattr(args, "reward_kwargs", None)), label=args.label,
                      reference=getattr(args, "reference", None), convert_dir=args.convert_dir,
                      verify_export=not args.no_verify_export)
+            write_eval_info(args.model, args.out, opts.backend, log)
             if scoring:
                 print((Path(args.out) / "table.md").read_text(encoding="utf-8"))
         elif args.command == "table":

@@ -136,6 +136,9 @@ def export_checkpoint(
             "global_step": global_step,
             "generation_config": generation_source,
             "verified": verify,
+            # the policy loss the checkpoint was trained with (archer.eval and archer.compare name it)
+            "loss_mode": run_config.loss_mode_of(run_cfg) if run_cfg is not None else None,
+            "run_config": str(config_path) if config_path is not None else None,
         }
         results: dict = {}
         if verify:

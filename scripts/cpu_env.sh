@@ -85,7 +85,7 @@ archer_cpu_env() {
         && _archer_cpu_pip "$log" "$py" -m pip install --quiet --no-deps --target "$venv/megatron-cpu" \
           -r requirements-megatron-cpu.txt) \
         || { echo "[$tag] error: pip install into $venv/megatron-cpu failed (see $log)" >&2; return 1; }
-      echo "$mdigest" >"$mstamp"
+      mkdir -p "$venv/megatron-cpu" && echo "$mdigest" >"$mstamp"
       echo "[$tag] set-up: megatron-cpu in $(($(_archer_cpu_now) - t)) s" >&2
     fi
   fi

@@ -53,20 +53,74 @@ EOF
 # ---------------------------------------------------------------------------------------------------
 # settings (environment variable -> default); task files set theirs before sourcing
 
-# Numbers are checked by name before bash arithmetic or a `[ -gt ]` test uses them, so that
-# MAX_RESPONSE_LENGTH=32k says so instead of failing in $(( )) or reaching hydra as a string.
-aspo_require_ints() {
-  local name
-  for name in "$@"; do
-    [[ "${!name}" =~ ^-?[0-9]+$ ]] || aspo_die "$name=${!name} is not a whole number (e.g. $name=32768); see docs/launch.md"
+# Every numeric, boolean and choice setting, by kind (one table; aspo_check_settings reads it). It runs first
+# thing on the values the environment gives (before .venv set-up, assets, Ray or anything else), and again
+# on the resolved values after the defaults, so that e.g. SMOKE_STEPS=two or MAX_RESPONSE_LENGTH=32k stops the
+# launcher at once naming the variable, instead of failing in $(( )), in hydra or in a Ray worker.
+#   int: whole number   pos: whole number >= 1   nonneg: whole number >= 0   num: number (1e-6, .95, 3.)
+#   frac: number in (0, 1]   bool: True | False (any case, as hydra reads them)   01: 0 | 1   a|b|...: one of
+ASPO_SETTING_KINDS=(
+  MAX_PROMPT_LENGTH:pos MAX_RESPONSE_LENGTH:pos TRAIN_BATCH_SIZE:pos PPO_MINI_BATCH_SIZE:pos
+  N_RESPONSES:pos TOP_K:int ROLLOUT_TP:pos ROLLOUT_MAX_MODEL_LEN:pos ROLLOUT_MAX_NUM_BATCHED_TOKENS:pos VAL_N:pos
+  LR_WARMUP_STEPS:int PPO_EPOCHS:pos PPO_MAX_TOKEN_LEN_PER_GPU:pos LOG_PROB_MAX_TOKEN_LEN_PER_GPU:pos
+  MICRO_BATCH_SIZE_PER_GPU:pos SP_SIZE:pos OVERLONG_BUFFER_LEN:nonneg FILTER_GROUPS_MAX_NUM_GEN_BATCHES:nonneg
+  NNODES:pos GPUS_PER_NODE:pos RAY_WAIT_TIMEOUT:pos SAVE_FREQ:int TEST_FREQ:int TOTAL_EPOCHS:pos
+  MAX_CKPT_TO_KEEP:nonneg TRAIN_TP:pos TRAIN_PP:pos TRAIN_CP:pos TRAIN_EP:pos TRAIN_ETP:pos
+  TEMPERATURE:num TOP_P:frac VAL_TEMPERATURE:num VAL_TOP_P:frac ROLLOUT_GPU_MEMORY_UTILIZATION:frac LR:num
+  WEIGHT_DECAY:num GRAD_CLIP:num ENTROPY_COEFF:num KL_LOSS_COEF:num KL_IN_REWARD_COEF:num OVERLONG_PENALTY_FACTOR:num
+  FILTER_OVERLONG_PROMPTS:bool ENABLE_CHUNKED_PREFILL:bool USE_KL_LOSS:bool USE_KL_IN_REWARD:bool
+  USE_DYNAMIC_BSZ:bool GRADIENT_CHECKPOINTING:bool OFFLOAD:bool OPTIMIZER_CPU_OFFLOAD:bool OVERLONG_BUFFER:bool
+  OVERLONG_BUFFER_LOG:bool FILTER_GROUPS:bool VAL_BEFORE_TRAIN:bool
+  FLASH_ATTN:01 PREFLIGHT:01 ARCHER_AUTO_INSTALL:01
+  "ASPO_PRESET:archer2|paper" "RESUME_MODE:auto|disable|resume_path"
+  # the --smoke profile (docs/smoke.md)
+  SMOKE_STEPS:pos SMOKE_REWARD_WORKERS:pos SMOKE_WARM_START:01 SMOKE_FINISH:01
+)
+
+aspo_check_settings() {
+  local entry name kind value doc
+  for entry in "${ASPO_SETTING_KINDS[@]}"; do
+    name=${entry%%:*} kind=${entry#*:}
+    value=${!name:-}
+    [ -n "$value" ] || continue
+    doc=docs/launch.md
+    [[ "$name" == SMOKE_* ]] && doc=docs/smoke.md
+    case "$kind" in
+      int | pos | nonneg)
+        [[ "$value" =~ ^-?[0-9]{1,18}$ ]] || aspo_die "$name=$value is not a whole number (digits only, e.g. 2048); see $doc"
+        if [ "$kind" = pos ] && [ "$value" -lt 1 ]; then aspo_die "$name=$value must be at least 1; see $doc"; fi
+        if [ "$kind" = nonneg ] && [ "$value" -lt 0 ]; then aspo_die "$name=$value must be 0 or more; see $doc"; fi
+        ;;
+      num | frac)
+        [[ "$value" =~ ^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] \
+          || aspo_die "$name=$value is not a number (e.g. 1e-6, 0.95 or 3); see $doc"
+        if [ "$kind" = frac ] && ! awk -v v="$value" 'BEGIN { exit !(v + 0 > 0 && v + 0 <= 1) }'; then
+          aspo_die "$name=$value must be in (0, 1]; see $doc"
+        fi
+        ;;
+      bool)
+        [[ "${value,,}" =~ ^(true|false)$ ]] || aspo_die "$name=$value: use True or False; see $doc"
+        ;;
+      01)
+        [[ "$value" =~ ^[01]$ ]] || aspo_die "$name=$value: use 1 (on) or 0 (off); see $doc"
+        ;;
+      *)
+        [[ "|$kind|" == *"|$value|"* ]] || aspo_die "$name=$value: use one of ${kind//|/, }; see $doc"
+        ;;
+    esac
   done
-}
-aspo_require_numbers() {
-  local name
-  for name in "$@"; do
-    [[ "${!name}" =~ ^-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$ ]] \
-      || aspo_die "$name=${!name} is not a number (e.g. $name=1e-6); see docs/launch.md"
-  done
+  case "${LOSS_MODE:-aspo}" in
+    aspo | vanilla) ;;
+    *) aspo_die "LOSS_MODE=$LOSS_MODE: use aspo (ASPO) or vanilla (verl's PPO/GRPO loss, the GRPO baseline)" ;;
+  esac
+  case "${ENGINE:-fsdp}" in
+    fsdp | megatron) ;;
+    *) aspo_die "ENGINE=$ENGINE: use fsdp (verl's FSDP2 engine) or megatron (verl's Megatron engine); docs/models.md" ;;
+  esac
+  case "${RECOMPUTE:-none}" in
+    full | none) ;;
+    *) aspo_die "RECOMPUTE=$RECOMPUTE: use full (recompute every layer's activations in the backward pass) or none" ;;
+  esac
 }
 
 # the model presets: the names of scripts/models/*.sh
@@ -123,7 +177,7 @@ aspo_defaults() {
   TRAIN_BATCH_SIZE=${TRAIN_BATCH_SIZE:-64}                     # prompts per step [A2 train_prompt_bsz=64]
   PPO_MINI_BATCH_SIZE=${PPO_MINI_BATCH_SIZE:-16}               # prompts per update [A2 train_prompt_mini_bsz=16]
   FILTER_OVERLONG_PROMPTS=${FILTER_OVERLONG_PROMPTS:-True}     # [A2 data.filter_overlong_prompts=True]
-  aspo_require_ints MAX_PROMPT_LENGTH MAX_RESPONSE_LENGTH TRAIN_BATCH_SIZE PPO_MINI_BATCH_SIZE
+  aspo_check_settings  # before $(( )) below uses these lengths
 
   # rollout [A2: n_resp_per_prompt=16, temperature=1.0, top_p=1.0, top_k=-1, gen_tp=1,
   # gpu_memory_utilization=0.75, enable_chunked_prefill=True, max_num_batched_tokens = max_model_len =
@@ -232,24 +286,7 @@ aspo_defaults() {
       LOGGER='[console,tensorboard]'
     fi
   fi
-  aspo_require_ints N_RESPONSES TOP_K ROLLOUT_TP ROLLOUT_MAX_MODEL_LEN ROLLOUT_MAX_NUM_BATCHED_TOKENS VAL_N \
-    LR_WARMUP_STEPS PPO_EPOCHS PPO_MAX_TOKEN_LEN_PER_GPU LOG_PROB_MAX_TOKEN_LEN_PER_GPU MICRO_BATCH_SIZE_PER_GPU \
-    SP_SIZE OVERLONG_BUFFER_LEN FILTER_GROUPS_MAX_NUM_GEN_BATCHES NNODES GPUS_PER_NODE RAY_WAIT_TIMEOUT \
-    SAVE_FREQ TEST_FREQ TOTAL_EPOCHS TRAIN_TP TRAIN_PP TRAIN_CP TRAIN_EP TRAIN_ETP
-  aspo_require_numbers TEMPERATURE TOP_P VAL_TEMPERATURE VAL_TOP_P ROLLOUT_GPU_MEMORY_UTILIZATION LR WEIGHT_DECAY \
-    GRAD_CLIP ENTROPY_COEFF KL_LOSS_COEF KL_IN_REWARD_COEF OVERLONG_PENALTY_FACTOR
-  case "$LOSS_MODE" in
-    aspo | vanilla) ;;
-    *) aspo_die "LOSS_MODE=$LOSS_MODE: use aspo (ASPO) or vanilla (verl's PPO/GRPO loss, the GRPO baseline)" ;;
-  esac
-  case "$ENGINE" in
-    fsdp | megatron) ;;
-    *) aspo_die "ENGINE=$ENGINE: use fsdp (verl's FSDP2 engine) or megatron (verl's Megatron engine); docs/models.md" ;;
-  esac
-  case "$RECOMPUTE" in
-    full | none) ;;
-    *) aspo_die "RECOMPUTE=$RECOMPUTE: use full (recompute every layer's activations in the backward pass) or none" ;;
-  esac
+  aspo_check_settings
   if [ "$ENGINE" = fsdp ]; then
     local name
     for name in TRAIN_TP TRAIN_PP TRAIN_CP TRAIN_EP TRAIN_ETP; do
@@ -547,6 +584,8 @@ aspo_main() {
     shift
   done
 
+  # every setting the environment gives, checked before anything starts (set-up, assets, Ray)
+  aspo_check_settings
   if [ "$smoke" = 1 ]; then
     # shellcheck source=scripts/aspo_smoke.sh
     source "$(dirname "${BASH_SOURCE[0]}")/aspo_smoke.sh"
@@ -567,7 +606,7 @@ aspo_main() {
     fi
     aspo_has_module verl \
       || aspo_die "verl is not importable by $PYTHON; set up the CPU venv with bash scripts/test.sh (then PYTHON=.venv/bin/python), or install: pip install -r requirements-cpu.txt && pip install -e . --no-deps (CPU) or $(aspo_install_hint)"
-    exec "$PYTHON" -m archer.launch.dry_run "${all[@]}"
+    exec "$PYTHON" -m archer.launch.dry_run --task "$ASPO_TASK" "${all[@]}"
   fi
 
   aspo_ensure_software
@@ -575,8 +614,14 @@ aspo_main() {
   mkdir -p "$CKPT_DIR"
   # same checks as --dry-run, but missing data is prepared and the model's config/tokenizer may be fetched
   aspo_log "preflight: config, reward, data (python -m archer.launch.dry_run --preflight)"
-  "$PYTHON" -m archer.launch.dry_run --preflight "${all[@]}" >"$CKPT_DIR/config.yaml" \
-    || aspo_die "preflight failed (see above); nothing was started"
+  # its stdout is the config; its log lines go through the console filter like the trainer's
+  local rc
+  set +e
+  "$PYTHON" -m archer.launch.dry_run --preflight --task "$ASPO_TASK" "${all[@]}" 2>&1 >"$CKPT_DIR/config.yaml" \
+    | "$PYTHON" -m archer.launch.console --log "$CKPT_DIR/train.log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  [ "$rc" = 0 ] || aspo_die "preflight failed (see above; full output in $CKPT_DIR/train.log); nothing was started"
   aspo_log "resolved config: $CKPT_DIR/config.yaml"
   if [ "$NNODES" -gt 1 ]; then
     aspo_check_ray_cluster
@@ -586,6 +631,32 @@ aspo_main() {
     aspo_smoke_run "${all[@]}"
     return
   fi
-  aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
-  "$PYTHON" -m archer.launch.main "${all[@]}" 2>&1 | tee -a "$CKPT_DIR/train.log"
+  aspo_log "training; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE); console: one line per step, everything in $CKPT_DIR/train.log"
+  aspo_train -- "${all[@]}"
+}
+
+# python -m archer.launch.main ARGS through the console filter (python -m archer.launch.console: one line
+# per step, each warning once; everything, without ANSI codes, in $CKPT_DIR/train.log; ARCHER_CONSOLE=full
+# shows it all). Ctrl-C: "interrupted at step N; rerun the same command to resume", exit 130.
+#   aspo_train [--steps N] -- ARGS
+aspo_train() {
+  local steps=() interrupted=0 trainer console
+  if [ "$1" = --steps ]; then
+    steps=(--steps "$2")
+    shift 2
+  fi
+  shift  # --
+  trap 'interrupted=1' INT
+  set +e
+  "$PYTHON" -m archer.launch.main "$@" 2>&1 \
+    | "$PYTHON" -m archer.launch.console --log "$CKPT_DIR/train.log" --ckpt-dir "$CKPT_DIR" "${steps[@]}"
+  trainer=${PIPESTATUS[0]} console=${PIPESTATUS[1]}
+  set -e
+  trap - INT
+  if [ "$interrupted" = 1 ] || [ "$trainer" = 130 ] || [ "$console" = 130 ]; then
+    # the console filter said where to resume from, unless the trainer died before it could say so
+    [ "$console" = 130 ] || aspo_log "interrupted; rerun the same command to resume from the last checkpoint in $CKPT_DIR"
+    exit 130
+  fi
+  [ "$trainer" = 0 ] || aspo_die "training failed (exit $trainer); see the error above and $CKPT_DIR/train.log"
 }

@@ -23,7 +23,7 @@ aspo_smoke_prepare() {
     aspo_die "ENGINE=$ENGINE: --smoke runs verl's FSDP engine on CPU; unset ENGINE (the Megatron engine's CPU check is tests/test_aspo_megatron_moe_ep2_matches_fsdp.py)"
   fi
   local started
-  started=$(aspo_now)
+  SMOKE_SECONDS_SETUP=0
   # a fresh machine: .venv with the CPU requirements, as scripts/test.sh does (PYTHON set = use it as is)
   if [ -z "${PYTHON:-}" ]; then
     # shellcheck source=scripts/cpu_env.sh
@@ -31,7 +31,9 @@ aspo_smoke_prepare() {
     archer_cpu_env "$REPO_ROOT" python3 "${VENV:-$REPO_ROOT/.venv}" "run_aspo_${ASPO_TASK}" \
       || aspo_die "could not set up the CPU environment (see above)"
     PYTHON=$ARCHER_VENV_PYTHON
+    SMOKE_SECONDS_SETUP=$ARCHER_SETUP_SECONDS
   fi
+  started=$(aspo_now)  # the assets' time, set-up excluded
   # the CPU backend in every verl process, nothing from the network
   export VERL_USE_EXTERNAL_MODULES=archer.smoke.backend VERL_PLATFORM=cpu
   export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -111,17 +113,16 @@ aspo_smoke_overrides() {
 
 aspo_smoke_run() {
   local started finished
-  aspo_log "smoke training: $SMOKE_STEPS step(s) on CPU; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE), log in $CKPT_DIR/train.log"
+  aspo_log "smoke training: $SMOKE_STEPS step(s) on CPU; checkpoints in $CKPT_DIR (resume_mode=$RESUME_MODE); console: one line per step, everything in $CKPT_DIR/train.log"
   mkdir -p "$(dirname "$VERL_FILE_LOGGER_PATH")"
   started=$(aspo_now)
-  "$PYTHON" -m archer.launch.main "$@" 2>&1 | tee -a "$CKPT_DIR/train.log" \
-    || aspo_die "training failed; see $CKPT_DIR/train.log"
+  aspo_train --steps "$SMOKE_STEPS" -- "$@"
   finished=$(aspo_now)
   if [ "${SMOKE_FINISH:-1}" = 0 ]; then
     aspo_log "SMOKE_FINISH=0: trained in $(aspo_elapsed "$started" "$finished") s; no export, eval, plot or summary"
     return
   fi
   "$PYTHON" -m archer.smoke finish --ckpt-dir "$CKPT_DIR" --assets "$SMOKE_ASSETS" \
-    --seconds "assets=$SMOKE_SECONDS_ASSETS,train=$(aspo_elapsed "$started" "$finished")" \
+    --seconds "setup=$SMOKE_SECONDS_SETUP,assets=$SMOKE_SECONDS_ASSETS,train=$(aspo_elapsed "$started" "$finished")" \
     || aspo_die "the smoke run trained, but a stage after training failed (see above)"
 }

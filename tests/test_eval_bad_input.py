@@ -164,5 +164,5 @@ def test_vllm_backend_without_vllm_says_what_to_install(tiny_model, tmp_path):
         pass
     write_eval_set(tmp_path / "d", "math500", [("w5", "1")])
     err = fails("run", "--model", str(tiny_model), "--out", str(tmp_path / "o"), "--data-dir", str(tmp_path / "d"),
-                "--benchmarks", "math500", "--no-progress")
+                "--benchmarks", "math500", "--backend", "vllm", "--no-progress")
     assert "backend 'vllm' needs the vllm package" in err and "--backend transformers" in err

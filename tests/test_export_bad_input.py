@@ -44,11 +44,6 @@ def test_missing_fsdp_config_names_the_file_and_how_to_recreate_it(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_global_step_dir_instead_of_actor_dir_points_to_the_actor_subdir(tmp_path):
-    actor = layout(tmp_path)
-    with pytest.raises(ExportError, match=r"exists under .*actor: pass that directory"):
-        export_checkpoint(actor.parent, tmp_path / "out")
-
 
 def test_fsdp_config_without_world_size_names_the_key(tmp_path):
     actor = layout(tmp_path)

@@ -21,9 +21,14 @@ SELECT_BEST = "best"
 SELECT_RULES = (SELECT_LAST, SELECT_BEST)
 # the paper's training-dynamics panels, shown first in COMPARISON.md (all panels with data are written)
 PAPER_PANELS = ("entropy", "repetition", "clip_upper", "clip_lower", "dual_clip_neg", "dual_clip_pos", "is_ratio")
-# config keys that always differ between two runs and say nothing about their settings
-CONFIG_NOISE = ("trainer.experiment_name", "trainer.default_local_dir", "trainer.validation_data_dir",
-                "ray_kwargs.ray_init.runtime_env.env_vars.TENSORBOARD_DIR")
+# config keys that name, place, log, save or schedule a run without changing what it trains: left out of
+# COMPARISON.md's "settings that differ" (a key, or a prefix ending in "."). Values that differ only by the
+# run's own name or dir (e.g. a path under trainer.default_local_dir) are left out too (config_differences).
+CONFIG_NOISE = ("trainer.project_name", "trainer.experiment_name", "trainer.default_local_dir",
+                "trainer.validation_data_dir", "trainer.rollout_data_dir", "trainer.logger", "trainer.save_freq",
+                "trainer.test_freq", "trainer.val_before_train", "trainer.log_val_generations",
+                "trainer.max_actor_ckpt_to_keep", "trainer.max_critic_ckpt_to_keep", "trainer.resume_mode",
+                "trainer.resume_from_path", "ray_kwargs.", "hydra.")
 MAX_CONFIG_DIFFS = 40
 
 
@@ -51,6 +56,15 @@ class Method:
     saved_steps: list[int] = field(default_factory=list)  # global_step_* dirs in the run dir
     config_path: Path | None = None
     config: dict | None = None
+    eval_loss_mode: str | None = None  # from the eval dir's eval_info.json (archer.eval records it)
+    eval_loss_source: str | None = None
+
+    @property
+    def loss_mode(self) -> tuple[str | None, str | None]:
+        """(policy loss, where it was read): the run's, else what archer.eval recorded for the evaluated model."""
+        if self.run is not None:
+            return self.run.loss_mode, str(self.run.loss_mode_source)
+        return self.eval_loss_mode, self.eval_loss_source
 
     @property
     def row_label(self) -> str:
@@ -74,10 +88,28 @@ def parse_labelled(items: list[str] | None, option: str) -> dict[str, Path]:
         label = label.strip() or path.resolve().name
         if not path.exists():
             raise CompareInputError(f"{option} {item!r}: not found: {path}")
-        if label in found:
-            raise CompareInputError(f"{option}: label {label!r} given twice ({found[label]} and {path})")
+        twice = same_label(label, found)
+        if twice is not None:
+            raise CompareInputError(f"{option}: label {label!r} given twice ({found[twice]} and {path}; labels "
+                                    "are case-insensitive)")
         found[label] = path
     return found
+
+
+def same_label(label: str, labels) -> str | None:
+    """The label of ``labels`` that ``label`` names: labels are case-insensitive (ASPO = aspo)."""
+    key = label.strip().casefold()
+    return next((lab for lab in labels if lab.casefold() == key), None)
+
+
+def unify_labels(*by_label: dict[str, object]) -> list[dict[str, object]]:
+    """The dicts re-keyed so that every spelling of a label becomes its first spelling (in argument order):
+    ``--run ASPO=... --eval aspo=...`` is one method, ASPO."""
+    spelling: dict[str, str] = {}
+    for mapping in by_label:
+        for label in mapping:
+            spelling.setdefault(label.casefold(), label)
+    return [{spelling[label.casefold()]: value for label, value in mapping.items()} for mapping in by_label]
 
 
 def parse_steps(items: list[str] | None, labels: list[str]) -> dict[str, int]:
@@ -94,10 +126,10 @@ def parse_steps(items: list[str] | None, labels: list[str]) -> dict[str, int]:
             raise CompareInputError(f"--step {item!r}: a step is >= 0")
         if not sep:
             every = step
-        elif label not in labels:
+        elif same_label(label, labels) is None:
             raise CompareInputError(f"--step {item!r}: no --eval labelled {label!r} (labels: {', '.join(labels) or 'none'})")
         else:
-            named[label] = step
+            named[same_label(label, labels)] = step
     base = {lab: every for lab in labels} if every is not None else {}
     return {**base, **named}  # LABEL=N wins over a bare N
 
@@ -124,10 +156,36 @@ def read_checkpoints(eval_dir: Path, label: str) -> list[Checkpoint]:
         found.append(Checkpoint(name, int(match.group(1)) if match else None, eval_dir / SUMMARY,
                                 read_summary(eval_dir / SUMMARY)))
     if not found:
+        out = f"eval_out/{label.casefold()}"
+        if looks_like_run_dir(eval_dir):  # never suggest writing eval output among the checkpoints
+            raise CompareInputError(
+                f"--eval {label}={eval_dir}: that is a training run dir (checkpoints), not archer.eval output; "
+                f"evaluate it into a dir of its own: python -m archer.eval run --model {eval_dir} --out {out}, "
+                f"then pass --run {label}={eval_dir} --eval {label}={out}")
         raise CompareInputError(
             f"--eval {label}={eval_dir}: no {SUMMARY} in it nor in {eval_dir}/global_step_*/ "
-            f"(run: python -m archer.eval run --model RUN_DIR --out {eval_dir})")
+            f"(run: python -m archer.eval run --model RUN_DIR --out {out}, then --eval {label}={out})")
     return sorted(found, key=lambda c: (c.step is None, c.step or 0))
+
+
+def looks_like_run_dir(path: Path) -> bool:
+    """A training run dir (or one of its checkpoints): verl's checkpoint marker, a global_step_*/actor, an actor/."""
+    path = Path(path)
+    return ((path / "latest_checkpointed_iteration.txt").is_file() or (path / "actor").is_dir()
+            or any((c / "actor").is_dir() for c in path.glob("global_step_*")))
+
+
+def eval_loss_mode(eval_dir: Path) -> tuple[str | None, str | None]:
+    """The policy loss archer.eval recorded in ``eval_info.json`` (the eval dir's, else a step dir's)."""
+    candidates = [eval_dir / "eval_info.json", *sorted(eval_dir.glob("global_step_*/eval_info.json"))]
+    for path in candidates:
+        try:
+            mode = json.loads(path.read_text(encoding="utf-8")).get("loss_mode")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if mode:
+            return str(mode), str(path)
+    return None, None
 
 
 def table_benchmarks() -> list[str]:
@@ -213,14 +271,34 @@ def config_differences(methods: list[Method]) -> list[tuple[str, list[object]]]:
     if len(with_config) < 2:
         return []
     flat = [flatten(m.config) for m in with_config]
-    keys = sorted(set().union(*flat) - set(CONFIG_NOISE))
+    keys = sorted(k for k in set().union(*flat) if not is_noise_key(k))
+    own = [_own_names(f) for f in flat]
     missing = object()
     diffs = []
     for key in keys:
         values = [f.get(key, missing) for f in flat]
         if any(v != values[0] for v in values[1:]):
+            if all(v is not missing for v in values) and len({_without_own(v, o) for v, o in zip(values, own)}) == 1:
+                continue  # the same setting, spelled with each run's own name or dir
             diffs.append((key, ["(absent)" if v is missing else v for v in values]))
     return diffs
+
+
+def is_noise_key(key: str) -> bool:
+    return any(key == n or (n.endswith(".") and key.startswith(n)) for n in CONFIG_NOISE)
+
+
+def _own_names(flat: dict[str, object]) -> list[str]:
+    """The strings that name one run: its dir and experiment name (longest first)."""
+    names = [flat.get("trainer.default_local_dir"), flat.get("trainer.experiment_name")]
+    return sorted({str(n) for n in names if n}, key=len, reverse=True)
+
+
+def _without_own(value: object, own: list[str]) -> str:
+    text = str(value)
+    for name in own:
+        text = text.replace(name, "<run>")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------- writing
@@ -263,7 +341,7 @@ def compare(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise CompareInputError(f"--out {out}: exists and is not a directory")
-    steps = steps or {}
+    runs, evals, steps, loss_modes = unify_labels(runs, evals, steps or {}, loss_modes or {})
     labels = list(dict.fromkeys([*runs, *evals]))
     methods = [Method(label, runs.get(label), evals.get(label)) for label in labels]
     panel_list = panels_by_key(panels)
@@ -273,6 +351,7 @@ def compare(
         if m.eval_dir is not None:
             m.checkpoints = read_checkpoints(m.eval_dir, m.label)
             m.selected, m.reason = select_checkpoint(m.checkpoints, step=steps.get(m.label), rule=select, label=m.label)
+            m.eval_loss_mode, m.eval_loss_source = eval_loss_mode(m.eval_dir)
             logger.info("%s: table row from %s (%s)", m.label, m.selected.path, m.reason)
         else:
             logger.warning("%s: no --eval given; dynamics only, no table row", m.label)
@@ -342,8 +421,10 @@ def _manifest(methods: list[Method], out: Path, written: dict, *, select: str, r
               command: str) -> dict:
     entries = []
     for m in methods:
+        mode, mode_source = m.loss_mode
         entry = {"label": m.label, "run_dir": str(m.run_dir) if m.run_dir else None,
-                 "eval_dir": str(m.eval_dir) if m.eval_dir else None}
+                 "eval_dir": str(m.eval_dir) if m.eval_dir else None, "loss_mode": mode,
+                 "loss_mode_source": mode_source}
         if m.selected is not None:
             entry.update(row=m.row_label, step=m.selected.step, checkpoint=m.selected.name,
                          summary=str(m.selected.path), reason=m.reason,
@@ -408,7 +489,8 @@ def render_comparison(methods: list[Method], out: Path, written: dict, manifest:
                 notes.append(f"{m.label}: the table's step {m.selected.step} is after the last logged step {hi} "
                              f"of `{m.run.source}`: are the run and eval dirs of the same run?")
         else:
-            row += ["–", "–", "–", "–"]
+            mode, source = m.loss_mode
+            row += ["–", f"{mode} (from {source})" if mode else "not recorded", "–", "–"]
             notes.append(f"{m.label}: no `--run` given, so no training dynamics.")
         lines.append("| " + " | ".join([m.label, *(_cell(c) for c in row)]) + " |")
     differs = _differs_note(methods)
@@ -458,8 +540,9 @@ def render_comparison(methods: list[Method], out: Path, written: dict, manifest:
     lines += ["", "## Settings that differ", ""]
     if len(with_config) >= 2:
         lines.append(f"Saved configs: {', '.join(f'{m.label} `{m.config_path}`' for m in with_config)}. "
-                     "Keys whose values differ (paths and names left out); GRPO vs ASPO should differ in the "
-                     "policy loss and its clip settings only:")
+                     "Keys whose values differ and change the experiment (names, paths, logging, checkpointing "
+                     "and scheduling left out); GRPO vs ASPO should differ in the policy loss and its clip "
+                     "settings only:")
         lines.append("")
         lines += ["| key | " + " | ".join(m.label for m in with_config) + " |",
                   "| --- |" + " --- |" * len(with_config)]

@@ -60,7 +60,9 @@ def _add_generation(p: argparse.ArgumentParser) -> None:
                    help="sampling seed in [0, 2**63); every (benchmark, problem, sample) gets its own seed derived "
                         "from it (default 0)")
     p.add_argument("--limit", type=int, default=None, help="only the first N problems of each benchmark (smoke tests)")
-    p.add_argument("--backend", default="vllm", choices=["vllm", "transformers"], help="default vllm")
+    p.add_argument("--backend", default="auto", choices=["auto", "vllm", "transformers"],
+                   help="auto (default): vllm where the vllm package is installed (the GPU node), else transformers "
+                        "(any device, slow: small runs); the choice is logged")
     p.add_argument("--batch-size", type=int, default=None,
                    help="problems per backend call; results are appended after each (default 256 vllm, 4 transformers)")
     p.add_argument("--tensor-parallel-size", type=int, default=None, help="vllm: GPUs per model (default 1)")
@@ -152,7 +154,51 @@ def _reward_kwargs(text: str | None) -> dict:
     return value
 
 
-def _generation_options(args):
+def _vllm_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("vllm") is not None
+
+
+def choose_backend(requested: str, log) -> str:
+    """``--backend auto`` -> vllm if importable, else transformers (said in the log); others as given."""
+    if requested != "auto":
+        return requested
+    if _vllm_installed():
+        log.info("backend: vllm (--backend auto; the vllm package is installed)")
+        return "vllm"
+    log.info("backend: transformers (--backend auto; vllm is not installed here). Slow: meant for small runs "
+             "such as --limit; evaluate full benchmarks with vLLM on the GPU node")
+    return "transformers"
+
+
+def check_backend_installed(backend: str) -> None:
+    """An explicit ``--backend vllm`` without vllm is refused before any checkpoint is converted."""
+    if backend == "vllm" and not _vllm_installed():
+        raise EvalInputError("backend 'vllm' needs the vllm package, which is not installed here; install it on "
+                             "the GPU node (requirements.txt), or use --backend transformers (or leave --backend "
+                             "out: auto picks what is installed)")
+
+
+EVAL_INFO = "eval_info.json"
+LOSS_WORDS = {"aspo": "ASPO", "vanilla": "verl's vanilla PPO/GRPO loss (the GRPO baseline)"}
+
+
+def write_eval_info(model: str, out: str, backend: str, log) -> None:
+    """``OUT/eval_info.json``: what was evaluated, with which backend, and the policy loss it was trained
+    with (read from the export report or the run's config; archer.compare shows it)."""
+    from archer.eval.checkpoints import model_loss_mode
+
+    mode, source = model_loss_mode(model)
+    if mode is not None:
+        log.info("model trained with loss_mode=%s: %s (from %s)", mode, LOSS_WORDS.get(mode, mode), source)
+    info = {"model": str(Path(model).expanduser().resolve()), "backend": backend, "loss_mode": mode,
+            "loss_mode_source": source}
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / EVAL_INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+def _generation_options(args, log):
     from archer.eval.backends import SamplingConfig
     from archer.eval.pipeline import GenerationOptions
 
@@ -163,7 +209,7 @@ def _generation_options(args):
     return GenerationOptions(
         benchmarks=benchmarks, data_dir=Path(args.data_dir),
         sampling=SamplingConfig(args.temperature, args.top_p, args.max_tokens), n=_parse_n(args.n, benchmarks),
-        limit=args.limit, seed=args.seed, batch_size=args.batch_size, backend=args.backend,
+        limit=args.limit, seed=args.seed, batch_size=args.batch_size, backend=choose_backend(args.backend, log),
         backend_options={k: v for k, v in backend_options.items() if v is not None},
         tokenizer=Path(args.tokenizer) if args.tokenizer else None, chat_template=not args.no_chat_template,
         progress=not args.no_progress, data_parallel=args.data_parallel, batch_invariant=args.batch_invariant,
@@ -221,14 +267,17 @@ def main(argv: list[str] | None = None) -> int:
             print((Path(args.out) / "table.md").read_text(encoding="utf-8"))
             log.info("wrote %s", ", ".join(str(Path(args.out) / f) for f in ("summary.json", "table.md")))
         elif args.command in ("run", "generate"):
-            from archer.eval.pipeline import evaluate
+            from archer.eval.pipeline import check_generation_options, evaluate
 
-            opts = _generation_options(args)
+            opts = _generation_options(args, log)
+            check_generation_options(opts)  # settings first (as evaluate does), then whether the backend exists
+            check_backend_installed(opts.backend)
             scoring = args.command == "run"
             evaluate(args.model, args.out, opts, score=scoring, workers=getattr(args, "workers", 8),
                      reward_kwargs=_reward_kwargs(getattr(args, "reward_kwargs", None)), label=args.label,
                      reference=getattr(args, "reference", None), convert_dir=args.convert_dir,
                      verify_export=not args.no_verify_export)
+            write_eval_info(args.model, args.out, opts.backend, log)
             if scoring:
                 print((Path(args.out) / "table.md").read_text(encoding="utf-8"))
         elif args.command == "table":

@@ -28,7 +28,7 @@ from archer.eval.errors import EvalInputError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Target", "discover_targets", "materialize", "has_hf_weights", "is_verl_actor_dir"]
+__all__ = ["Target", "discover_targets", "materialize", "has_hf_weights", "is_verl_actor_dir", "model_loss_mode"]
 
 _STEP_RE = re.compile(r"^global_step_(\d+)$")
 _WEIGHT_GLOBS = ("*.safetensors", "model.safetensors.index.json", "pytorch_model*.bin", "pytorch_model.bin.index.json")
@@ -172,3 +172,34 @@ def materialize(target: Target, convert_dir: Path, *, verify_export: bool = True
         return Path(export_checkpoint(target.path, convert_dir, verify=verify_export, overwrite=True))
     except ExportError as exc:
         raise EvalInputError(f"converting {target.path}: {exc}") from exc
+
+
+def model_loss_mode(model: str | Path) -> tuple[str | None, str | None]:
+    """(policy loss the model was trained with, where that was read) for ``--model``: an export's
+    ``export_report.json`` (archer.export records it), else the run's saved config next to the checkpoint
+    (``config.yaml`` / ``.hydra/config.yaml`` in the step dir or its two parents); (None, None) if unknown."""
+    import json
+
+    import yaml
+
+    from archer.export.run_config import LOSS_MODE_KEY, find_run_config
+
+    path = Path(model).expanduser()
+    report = path / "export_report.json"
+    if report.is_file():
+        try:
+            mode = json.loads(report.read_text(encoding="utf-8")).get("loss_mode")
+        except (OSError, ValueError):
+            mode = None
+        if mode:
+            return str(mode), str(report)
+    config = find_run_config(path)
+    if config is None:
+        return None, None
+    try:
+        node = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return None, None
+    for key in LOSS_MODE_KEY.split("."):
+        node = node.get(key) if isinstance(node, dict) else None
+    return (str(node), str(config)) if node is not None else (None, None)

@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("checkpoint_dir", help="verl actor checkpoint dir, e.g. checkpoints/P/E/global_step_500/actor")
+    parser.add_argument("checkpoint_dir",
+                        help="verl checkpoint, in any form archer.eval takes: checkpoints/P/E/global_step_500/actor, "
+                        "its global_step_500 dir, or the run dir checkpoints/P/E (its latest checkpoint)")
     parser.add_argument("out_dir", help="output dir for the Hugging Face model (must be new or empty)")
     parser.add_argument("--backend", choices=("fsdp", "megatron"), default="fsdp",
                         help="checkpoint format (default fsdp; megatron is passed to verl's merger, untested here, "

@@ -39,6 +39,45 @@ class CheckpointInfo:
     notes: list[str] = field(default_factory=list)
 
 
+LATEST = "latest_checkpointed_iteration.txt"  # verl's marker of a run dir's last saved step
+_STEP_DIR = re.compile(r"^global_step_(\d+)$")
+
+
+def resolve_checkpoint_dir(path: Path) -> tuple[Path, Optional[str]]:
+    """The verl actor checkpoint dir that ``path`` names, in every form ``archer.eval run --model`` takes:
+    ``.../global_step_N/actor`` itself, its ``huggingface/`` subdir, ``.../global_step_N``, or a run dir
+    (``global_step_*`` subdirs: the step in verl's latest_checkpointed_iteration.txt, else the highest with an
+    ``actor/``). Returns (dir, a note saying what was chosen, or None); a HF model dir is refused (there is
+    nothing to convert). Anything else is returned as is, for inspect_checkpoint to explain."""
+    path = Path(path)
+    if not path.is_dir() or (path / FSDP_CONFIG).is_file() or any(path.glob("model_world_size_*_rank_*.pt")):
+        return path, None
+    if path.name == "huggingface" and (path.parent / FSDP_CONFIG).is_file():
+        return path.parent, f"{path} is the checkpoint's config dir: exporting its actor checkpoint {path.parent}"
+    if (path / "actor").is_dir():
+        return path / "actor", None
+    steps = sorted((int(m.group(1)), c) for c in path.iterdir() if (m := _STEP_DIR.match(c.name)) and c.is_dir())
+    if steps:
+        with_actor = [(n, c) for n, c in steps if (c / "actor").is_dir()]
+        if not with_actor:
+            raise ExportError(f"{path}: a run dir whose global_step_* dirs hold no actor/ checkpoint (pruned by "
+                              "verl's checkpoint retention?)")
+        try:
+            latest = int((path / LATEST).read_text().strip())
+        except (OSError, ValueError):
+            latest = None
+        chosen = dict(with_actor).get(latest) if latest is not None else None
+        if chosen is None:
+            latest, chosen = with_actor[-1]
+        return chosen / "actor", (f"{path} is a run dir: exporting its latest checkpoint {chosen.name} "
+                                  f"(steps with a checkpoint: {', '.join(str(n) for n, _ in with_actor)}; pass "
+                                  f"{path}/global_step_N for another)")
+    if (path / "config.json").is_file() and (any(path.glob("*.safetensors")) or any(path.glob("pytorch_model*.bin"))):
+        raise ExportError(f"{path} is already a Hugging Face model dir: there is nothing to export "
+                          "(python -m archer.eval run --model takes it as it is)")
+    return path, None
+
+
 def global_step_of(path: Path) -> Optional[int]:
     """N of the nearest ``global_step_N`` component of ``path`` (None if there is none)."""
     for part in reversed(path.parts):

@@ -52,13 +52,18 @@ def export_checkpoint(
     use_cpu_initialization: bool = False,
     license: Optional[str] = None,
 ) -> Path:
-    """Convert a verl actor checkpoint dir (``.../global_step_N/actor``) into a Hugging Face model dir.
+    """Convert a verl actor checkpoint dir (``.../global_step_N/actor``; also ``global_step_N``, its
+    ``actor/huggingface`` or a run dir, whose latest checkpoint is taken) into a Hugging Face model dir.
 
     Returns ``out_dir``. Raises ``ExportError`` for bad input (before anything is written) and
     ``VerificationError`` when the export does not match the shards (``out_dir`` then holds
     ``EXPORT_FAILED.txt`` and ``export_report.json`` and no model card).
     """
     checkpoint_dir = Path(checkpoint_dir).expanduser()
+    if backend == "fsdp":  # the path forms archer.eval accepts: global_step_N, a run dir, actor/huggingface
+        checkpoint_dir, note = checks.resolve_checkpoint_dir(checkpoint_dir)
+        if note:
+            log.info(note)
     if backend not in ("fsdp", "megatron"):
         raise ExportError(f"--backend {backend!r}: use 'fsdp' or 'megatron'")
     if verify_dtype not in DTYPES:
@@ -131,6 +136,9 @@ def export_checkpoint(
             "global_step": global_step,
             "generation_config": generation_source,
             "verified": verify,
+            # the policy loss the checkpoint was trained with (archer.eval and archer.compare name it)
+            "loss_mode": run_config.loss_mode_of(run_cfg) if run_cfg is not None else None,
+            "run_config": str(config_path) if config_path is not None else None,
         }
         results: dict = {}
         if verify:

@@ -45,6 +45,7 @@ HYPERPARAMETERS = (
 )
 
 MODEL_PATH_KEY = "actor_rollout_ref.model.path"
+LOSS_MODE_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 
 
 # where a run's resolved config is looked for, in each directory from global_step_N up two levels:
@@ -102,3 +103,9 @@ def hyperparameters(config) -> list[tuple[str, str, Any]]:
         if value is not None:
             rows.append((label, key, value))
     return rows
+
+
+def loss_mode_of(config) -> Optional[str]:
+    """The run's policy loss (``aspo``, ``vanilla`` = verl's PPO/GRPO loss, ...), if its config says."""
+    value = select(config, LOSS_MODE_KEY)
+    return None if value is None else str(value)

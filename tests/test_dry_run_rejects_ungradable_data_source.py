@@ -10,7 +10,8 @@ from launcher_support import write_verl_parquet
 
 
 def _run(tmp_path, *overrides):
-    train = write_verl_parquet(tmp_path / "train.parquet", "math500", ["1", "2"])
+    # math500 as the training set (the dry run also names that leak), one default batch of rows
+    train = write_verl_parquet(tmp_path / "train.parquet", "math500", [str(i) for i in range(1024)])
     val = write_verl_parquet(tmp_path / "val.parquet", "minerva", ["3"])
     return dry_run.run([f"data.train_files=['{train}']", f"data.val_files=['{val}']", *overrides])
 
@@ -24,7 +25,10 @@ def test_verl_default_reward_cannot_grade_math500_and_the_dry_run_says_so(tmp_pa
 
 
 def test_archer_reward_grades_them(tmp_path):
-    _run(tmp_path)  # archer.launch.main's default reward
+    with pytest.raises(dry_run.DryRunError) as err:
+        _run(tmp_path)  # archer.launch.main's default reward
+    message = str(err.value)
+    assert "1 problem(s)" in message and "holds evaluation set(s) math500" in message  # graded, but a leak
 
 
 def test_an_unknown_source_is_named_with_archer_reward(tmp_path):

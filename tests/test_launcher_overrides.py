@@ -84,7 +84,7 @@ def test_local_model_dir_is_loaded_through_verls_model_config(overridden):
 def test_existing_data_files_are_validated(overridden):
     pytest.importorskip("archer.data", reason="archer.data (data preparation) is not installed yet")
     _, stderr, _, data = overridden
-    assert f"{data / 'train' / 'math.parquet'}: 3 rows, sources {{'deepscaler': 3}}" in stderr
+    assert f"{data / 'train' / 'math.parquet'}: 64 rows, sources {{'deepscaler': 64}}" in stderr
     assert f"{data / 'eval' / 'aime2024.parquet'}: 2 rows, sources {{'aime2024': 2}}" in stderr
 
 

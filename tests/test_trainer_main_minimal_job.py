@@ -16,7 +16,8 @@ from launcher_support import build_config_only_model, write_verl_parquet
 
 def test_cfg_job_with_model_and_data_only_uses_archer_reward_and_passes_the_dry_run(tmp_path):
     model = build_config_only_model(tmp_path / "model")
-    train = write_verl_parquet(tmp_path / "train.parquet", "deepscaler", ["1", "2"])
+    # one batch at least (verl's default data.train_batch_size is 1024): the dry run refuses fewer rows
+    train = write_verl_parquet(tmp_path / "train.parquet", "deepscaler", [str(i) for i in range(1024)])
     val = write_verl_parquet(tmp_path / "val.parquet", "aime2024", ["3"])
     overrides = [f"actor_rollout_ref.model.path={model}", f"data.train_files=['{train}']", f"data.val_files=['{val}']"]
     proc = subprocess.run(

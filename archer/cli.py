@@ -37,9 +37,19 @@ def run(main: Callable[[Optional[Sequence[str]]], Optional[int]], prog: str, arg
     try:
         code = main(argv)
     except CliError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        _say(prog, "error", error)
         return error.exit_code
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        _say(prog, "interrupted", "Ctrl-C; rerun the same command to continue where it can")
         return INTERRUPTED
     return OK if code is None else int(code)
+
+
+def _say(prog: str, word: str, message) -> None:
+    import logging
+
+    logger = logging.getLogger(prog)
+    if logger.handlers or logging.getLogger().handlers:  # archer.log.setup_logging ran: one log style
+        (logger.error if word == "error" else logger.warning)("%s", message)
+    else:
+        print(f"{prog}: {word}: {message}", file=sys.stderr)

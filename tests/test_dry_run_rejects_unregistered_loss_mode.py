@@ -14,7 +14,7 @@ def test_unregistered_loss_mode_fails_the_dry_run_listing_the_registered_modes()
         [sys.executable, "-m", "archer.launch.dry_run", "actor_rollout_ref.actor.policy_loss.loss_mode=aspoo"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=300,
     )
-    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert proc.returncode == 2, proc.stderr[-2000:]  # bad input (archer/cli.py)
     assert "actor_rollout_ref.actor.policy_loss.loss_mode='aspoo' is not a registered policy loss" in proc.stderr
     assert "aspo, " in proc.stderr and "vanilla" in proc.stderr
     assert "verl rejected" not in proc.stderr  # archer's own check says so as archer's

@@ -97,7 +97,7 @@ def test_unknown_key_fails_with_hydras_message(runs):
 
 def test_invalid_value_fails_naming_the_key(runs):
     proc = runs[0]["invalid_value"]
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # bad input (archer/cli.py's convention)
     assert "actor_rollout_ref.actor.policy_loss.dual_clip_c must be a number > 1, got 0.5" in proc.stderr
     assert proc.stdout == ""
 

@@ -64,25 +64,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status (every archer command, archer/cli.py): 0 done, 1 the work failed, 2 bad input, 130 Ctrl-C."""
+    from archer.cli import run
+
+    return run(_main, "archer.compare", argv)
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     log = setup_logging("archer.compare", quiet=args.quiet)
-    from archer.compare.core import CompareInputError, compare, parse_labelled, parse_steps
-    from archer.eval.errors import EvalInputError
-    from archer.plot.errors import PlotInputError
+    from archer.compare.core import compare, parse_labelled, parse_steps
     from archer.plot.runs import parse_loss_modes
 
-    try:
-        runs = parse_labelled(args.run, "--run")
-        evals = parse_labelled(args.eval, "--eval")
-        steps = parse_steps(args.step, list(evals))
-        panels = [k.strip() for k in args.panels.split(",") if k.strip()] if args.panels else None
-        compare(runs, evals, args.out, steps=steps, select=args.select, reference=args.reference,
-                loss_modes=parse_loss_modes(args.loss_mode), panels=panels, smooth=args.smooth, title=args.title,
-                dpi=args.dpi, command=shlex.join(["python", "-m", "archer.compare", *argv]))
-    except (CompareInputError, EvalInputError, PlotInputError) as exc:
-        log.error("%s", exc)
-        return 2
+    # CompareInputError, EvalInputError, PlotInputError: bad input, exit 2 (archer.cli)
+    runs = parse_labelled(args.run, "--run")
+    evals = parse_labelled(args.eval, "--eval")
+    steps = parse_steps(args.step, list(evals))
+    panels = [k.strip() for k in args.panels.split(",") if k.strip()] if args.panels else None
+    compare(runs, evals, args.out, steps=steps, select=args.select, reference=args.reference,
+            loss_modes=parse_loss_modes(args.loss_mode), panels=panels, smooth=args.smooth, title=args.title,
+            dpi=args.dpi, command=shlex.join(["python", "-m", "archer.compare", *argv]))
     from pathlib import Path
 
     path = Path(args.out) / "COMPARISON.md"

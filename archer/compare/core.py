@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archer.cli import CliError
 from archer.eval.benchmarks import BENCHMARKS, TABLES
 from archer.eval.summary import read_summary
+from archer import rundir
 
 logger = logging.getLogger(__name__)
 
-SUMMARY = "summary.json"
-STEP_DIR = re.compile(r"^global_step_(\d+)$")
+SUMMARY = rundir.EVAL_SUMMARY
+STEP_DIR = rundir.STEP_DIR
 SELECT_LAST = "last"
 SELECT_BEST = "best"
 SELECT_RULES = (SELECT_LAST, SELECT_BEST)
@@ -32,7 +33,7 @@ CONFIG_NOISE = ("trainer.project_name", "trainer.experiment_name", "trainer.defa
 MAX_CONFIG_DIFFS = 40
 
 
-class CompareInputError(ValueError):
+class CompareInputError(CliError, ValueError):
     """Bad input to ``python -m archer.compare``: the message names the option, file or dir at fault (exit 2)."""
 
 
@@ -171,7 +172,7 @@ def read_checkpoints(eval_dir: Path, label: str) -> list[Checkpoint]:
 def looks_like_run_dir(path: Path) -> bool:
     """A training run dir (or one of its checkpoints): verl's checkpoint marker, a global_step_*/actor, an actor/."""
     path = Path(path)
-    return ((path / "latest_checkpointed_iteration.txt").is_file() or (path / "actor").is_dir()
+    return ((path / rundir.LATEST).is_file() or (path / "actor").is_dir()
             or any((c / "actor").is_dir() for c in path.glob("global_step_*")))
 
 

@@ -18,6 +18,7 @@ from archer.eval.benchmarks import BENCHMARKS, GROUPS, SAMPLING, resolve_benchma
 from archer.eval.errors import EngineError, EvalInputError
 from archer.eval.reference import REFERENCE_GROUPS
 from archer.log import setup_logging
+from archer import rundir
 
 _REF_CHOICES = [*REFERENCE_GROUPS, "all"]
 
@@ -232,7 +233,7 @@ def _table_inputs(inputs: list[str]):
             rows.append(Row(label or p.name, read_summary(p / "summary.json")))
         elif p.is_dir():
             steps = sorted((int(m.group(1)), c) for c in p.iterdir()
-                           if (m := re.fullmatch(r"global_step_(\d+)", c.name)) and (c / "summary.json").is_file())
+                           if (m := rundir.STEP_DIR.fullmatch(c.name)) and (c / rundir.EVAL_SUMMARY).is_file())
             if not steps:
                 raise EvalInputError(f"{p}: no summary.json in it nor in global_step_*/ subdirs")
             prefix = f"{label} " if label else ""
@@ -251,6 +252,13 @@ def _print_protocol(data_dir: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status (every archer command, archer/cli.py): 0 done, 1 the work failed, 2 bad input, 130 Ctrl-C."""
+    from archer.cli import run
+
+    return run(_main, "archer.eval", argv)
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     log = setup_logging("archer.eval", str(getattr(args, "log_level", "INFO")))
     if args.command in ("run", "score"):  # all grading happens in this one process: size its math pool for that

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archer.eval.errors import EvalInputError
+from archer import rundir
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def model_loss_mode(model: str | Path) -> tuple[str | None, str | None]:
     from archer.export.run_config import LOSS_MODE_KEY, find_run_config
 
     path = Path(model).expanduser()
-    report = path / "export_report.json"
+    report = path / rundir.EXPORT_REPORT
     if report.is_file():
         try:
             mode = json.loads(report.read_text(encoding="utf-8")).get("loss_mode")

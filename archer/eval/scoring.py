@@ -25,13 +25,14 @@ from archer.eval.errors import EvalInputError
 from archer.eval.generations import JsonlAppender, Problem, load_generations, problem_index, read_jsonl
 from archer.eval.summary import summarize, write_summary
 from archer.eval.table import Row, write_tables
+from archer import rundir
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["score_generations", "grade_sample", "LiveGrader", "RESULTS_FILE", "SUMMARY_FILE"]
 
 RESULTS_FILE = "results.jsonl"
-SUMMARY_FILE = "summary.json"
+SUMMARY_FILE = rundir.EVAL_SUMMARY
 _KEPT = ("score", "acc", "pred", "failure_kind", "grader_timeout", "response_has_answer", "passed", "total",
          "repetition_ratio")
 

@@ -7,7 +7,6 @@ import sys
 
 from archer.log import setup_logging
 
-from .errors import ExportError, VerificationError
 from .verify import BF16_RTOL, DEFAULT_PROMPT, LOGITS_ATOL
 
 EPILOG = f"""
@@ -64,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Exit status (every archer command, archer/cli.py): 0 done, 1 the work failed, 2 bad input, 130 Ctrl-C."""
+    from archer.cli import run
+
+    return run(_main, "archer.export", argv)
+
+
+def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     log = setup_logging("archer.export", quiet=args.quiet)
     from . import export_checkpoint
@@ -71,21 +77,15 @@ def main(argv=None) -> int:
     if args.private and not args.push_to_hub:
         log.error("--private only applies with --push-to-hub REPO_ID")
         return 2
-    try:
-        out = export_checkpoint(
-            args.checkpoint_dir, args.out_dir, verify=args.verify, backend=args.backend,
-            hf_config_dir=args.hf_config_dir, base_model=args.base_model, config=args.config,
-            eval_table=args.eval_table, push_to_hub=args.push_to_hub, private=args.private,
-            overwrite=args.overwrite, verify_prompt=args.verify_prompt, verify_dtype=args.verify_dtype,
-            trust_remote_code=args.trust_remote_code, tie_word_embedding=args.tie_word_embedding,
-            use_cpu_initialization=args.use_cpu_initialization, license=args.license,
-        )
-    except VerificationError as exc:
-        log.error("%s", exc)
-        return 1
-    except ExportError as exc:
-        log.error("%s", exc)
-        return 2
+    # ExportError: exit 2, VerificationError: exit 1 (archer.cli)
+    out = export_checkpoint(
+        args.checkpoint_dir, args.out_dir, verify=args.verify, backend=args.backend,
+        hf_config_dir=args.hf_config_dir, base_model=args.base_model, config=args.config,
+        eval_table=args.eval_table, push_to_hub=args.push_to_hub, private=args.private,
+        overwrite=args.overwrite, verify_prompt=args.verify_prompt, verify_dtype=args.verify_dtype,
+        trust_remote_code=args.trust_remote_code, tie_word_embedding=args.tie_word_embedding,
+        use_cpu_initialization=args.use_cpu_initialization, license=args.license,
+    )
     print(out)
     return 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import ExportError
+from archer import rundir
 
 SHARD_RE = re.compile(r"^model_world_size_(\d+)_rank_(\d+)\.pt$")
 LORA_META = "lora_train_meta.json"
@@ -39,7 +40,7 @@ class CheckpointInfo:
     notes: list[str] = field(default_factory=list)
 
 
-LATEST = "latest_checkpointed_iteration.txt"  # verl's marker of a run dir's last saved step
+LATEST = rundir.LATEST  # verl's marker of a run dir's last saved step
 _STEP_DIR = re.compile(r"^global_step_(\d+)$")
 
 
@@ -81,7 +82,7 @@ def resolve_checkpoint_dir(path: Path) -> tuple[Path, Optional[str]]:
 def global_step_of(path: Path) -> Optional[int]:
     """N of the nearest ``global_step_N`` component of ``path`` (None if there is none)."""
     for part in reversed(path.parts):
-        match = re.fullmatch(r"global_step_(\d+)", part)
+        match = rundir.STEP_DIR.fullmatch(part)
         if match:
             return int(match.group(1))
     return None

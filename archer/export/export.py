@@ -14,10 +14,11 @@ from tqdm import tqdm
 from . import checks, hub, merge, model_card, run_config
 from .verify import DEFAULT_PROMPT, CheckResult, results_as_dict, verify_export
 from .errors import ExportError, VerificationError
+from archer import rundir
 
 log = logging.getLogger("archer.export")
 
-REPORT = "export_report.json"
+REPORT = rundir.EXPORT_REPORT
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 PathLike = Union[str, Path]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from .errors import ExportError
+from archer import rundir
 
 # (label in the card, dotted key in verl's / archer's config)
 HYPERPARAMETERS = (
@@ -50,7 +51,7 @@ LOSS_MODE_KEY = "actor_rollout_ref.actor.policy_loss.loss_mode"
 
 # where a run's resolved config is looked for, in each directory from global_step_N up two levels:
 # hydra's own copy, then the copy scripts/run_aspo_*.sh writes into the run dir ($CKPT_DIR/config.yaml)
-RUN_CONFIG_NAMES = (".hydra/config.yaml", "config.yaml")
+RUN_CONFIG_NAMES = (rundir.HYDRA_CONFIG, rundir.RUN_CONFIG)
 
 
 def find_run_config(checkpoint_dir: Path) -> Optional[Path]:

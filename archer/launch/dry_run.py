@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 # file names of the prepared data (the shared data contract of archer.data)
+from archer.cli import CliError
 from archer.data import EVAL_SETS, TRAIN_SUITES
 
 logger = logging.getLogger("archer.dry_run")
@@ -55,7 +56,7 @@ logger = logging.getLogger("archer.dry_run")
 VERL_REWARD_METRIC = "reward"
 
 
-class DryRunError(Exception):
+class DryRunError(CliError):
     """A check failed; the message names the key / file / value."""
 
 
@@ -495,6 +496,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Exit status (every archer command, archer/cli.py): 0 done, 1 the work failed, 2 bad input, 130 Ctrl-C."""
+    from archer.cli import run
+
+    return run(_main, "archer.dry_run", argv)
+
+
+def _main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_intermixed_args(argv)  # flags may come after overrides
     from archer.log import setup_logging
 
@@ -510,7 +518,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 cfg = run(args.overrides, preflight=args.preflight, task=args.task)
             except DryRunError as exc:
                 logger.error("%s", exc)
-                return 1
+                return exc.exit_code  # bad input: 2 (archer.cli)
             except Exception as exc:
                 from hydra.errors import HydraException
                 from omegaconf.errors import OmegaConfBaseException

@@ -14,12 +14,13 @@ import logging
 import os
 from pathlib import Path
 from typing import Any, Optional
+from archer import rundir
 
 logger = logging.getLogger(__name__)
 
-IDENTITY_FILE = "archer_run.json"
+IDENTITY_FILE = rundir.IDENTITY
 OVERRIDE_ENV = "ARCHER_ALLOW_RESUME_MISMATCH"
-LATEST = "latest_checkpointed_iteration.txt"
+LATEST = rundir.LATEST
 
 # what makes two runs the same experiment, as (label, dotted config key); the loss settings cover the preset
 IDENTITY_KEYS = (

@@ -17,7 +17,6 @@ import logging
 import sys
 
 from archer.log import setup_logging
-from archer.plot.errors import PlotInputError
 from archer.plot.panels import PANEL_KEYS, PANELS
 
 logger = logging.getLogger("archer.plot")
@@ -116,13 +115,16 @@ def _eval(args) -> list:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit status (every archer command, archer/cli.py): 0 done, 1 the work failed, 2 bad input, 130 Ctrl-C."""
+    from archer.cli import run
+
+    return run(_main, "archer.plot", argv)
+
+
+def _main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    log = setup_logging("archer.plot", quiet=args.quiet)
-    try:
-        written = _dynamics(args) if args.command == "dynamics" else _eval(args)
-    except PlotInputError as exc:
-        log.error("%s", exc)
-        return 2
+    setup_logging("archer.plot", quiet=args.quiet)
+    written = _dynamics(args) if args.command == "dynamics" else _eval(args)  # PlotInputError: exit 2 (archer.cli)
     for path in written:
         print(path)
     return 0

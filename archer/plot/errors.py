@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from archer.cli import CliError
 
-class PlotInputError(ValueError):
+
+class PlotInputError(CliError, ValueError):
     """Bad input: the message names the file, option or value at fault. The CLI prints it and exits 2."""

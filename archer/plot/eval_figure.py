@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+from archer import rundir
 
 matplotlib.use("Agg")
 
@@ -34,7 +35,7 @@ from archer.plot.runs import parse_labelled_path  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-SUMMARY = "summary.json"
+SUMMARY = rundir.EVAL_SUMMARY
 STEP_DIR = re.compile(r"^global_step_(\d+)$")
 FIELDS = ("n", "problems", "avg", "pass")
 # contract 1's eval set names, in the order the figure shows them; other data sources follow, sorted

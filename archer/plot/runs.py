@@ -26,6 +26,7 @@ import pandas as pd
 
 from archer.plot.errors import PlotInputError
 from archer.plot.logs import read_metrics
+from archer import rundir
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ OLD_ASPO_METRICS = (
     "actor/is_ratio_mean_pos",
     "actor/is_ratio_mean_neg",
 )
-CONFIG_CANDIDATES = ("config.yaml", ".hydra/config.yaml")
+CONFIG_CANDIDATES = (rundir.RUN_CONFIG, rundir.HYDRA_CONFIG)
 LOSS_MODE_KEY = ("actor_rollout_ref", "actor", "policy_loss", "loss_mode")
 
 

@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Exit status (every archer command, archer/cli.py): 0 done, 1 the work failed, 2 bad input, 130 Ctrl-C."""
+    from archer.cli import run
+
+    return run(_main, "archer.smoke", argv)
+
+
+def _main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "assets":
         import time
@@ -63,14 +70,11 @@ def main(argv=None) -> int:
         for key, value in values.items():
             print(f"{key}={shlex.quote(value)}")
         return 0
-    from archer.smoke.pipeline import SmokeError, finish
+    from archer.smoke.pipeline import finish
 
-    try:
-        finish(args.ckpt_dir, args.assets / "manifest.json", dict(args.seconds), metrics_file=args.metrics_file,
-               eval_samples=args.eval_samples)
-    except SmokeError as exc:
-        print(f"[smoke] error: {exc}", file=sys.stderr)
-        return 1
+    # SmokeError: a stage failed, exit 1 (archer.cli)
+    finish(args.ckpt_dir, args.assets / "manifest.json", dict(args.seconds), metrics_file=args.metrics_file,
+           eval_samples=args.eval_samples)
     return 0
 
 

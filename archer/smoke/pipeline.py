@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from archer.cli import WorkFailed
 from typing import Optional
 
 SUMMARY_FILE = "SMOKE_SUMMARY.json"
@@ -27,7 +29,7 @@ SUMMARY_KEYS = ("steps", "metrics_file", "checkpoint", "export_dir", "export_ver
 LATEST = "latest_checkpointed_iteration.txt"  # verl's marker of the last saved step
 
 
-class SmokeError(RuntimeError):
+class SmokeError(WorkFailed, RuntimeError):
     """A smoke stage failed; the message names the stage and the file or command."""
 
 

@@ -114,7 +114,7 @@ def validate_with_verl(cfg) -> dict[str, Any]:
 
     try:
         check_config(cfg)
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:  # ValueError: an ASPO key the config class rejects
         raise DryRunError(str(exc)) from exc
     try:
         auto_set_device(cfg)

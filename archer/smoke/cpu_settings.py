@@ -31,7 +31,7 @@ PROBS_DIFF_MAX_SYNCED = 1e-3
 
 @dataclass(frozen=True)
 class Setting:
-    key: str  # hydra key (as overridden) or "env:NAME"
+    key: str  # hydra key (as overridden), "env:NAME" or "eval:--option" (archer.eval run, the finish step)
     smoke: str
     gpu: str
     why: str
@@ -43,9 +43,19 @@ class Setting:
         return self.key.startswith("env:")
 
     @property
+    def is_eval(self) -> bool:
+        return self.key.startswith("eval:")
+
+    @property
     def name(self) -> str:
-        """The env var's name, or the hydra key without its ``+`` / ``++`` prefix."""
-        return self.key[4:] if self.is_env else self.key.lstrip("+")
+        """The env var's name, the eval option, or the hydra key without its ``+`` / ``++`` prefix."""
+        if self.is_env or self.is_eval:
+            return self.key.split(":", 1)[1]
+        return self.key.lstrip("+")
+
+    @property
+    def summary_key(self) -> str:
+        return self.key if self.is_env or self.is_eval else self.name
 
 
 _FP32 = "{param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}"
@@ -92,6 +102,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("env:VLLM_HOST_IP", "127.0.0.1", "unset (the node's address)",
             "one host: vLLM's message queue stays on loopback", VLLM),
     Setting("env:VLLM_LOOPBACK_IP", "127.0.0.1", "unset", "as VLLM_HOST_IP", VLLM),
+    # the finish step's python -m archer.eval run (archer/smoke/pipeline.py::eval_stage)
+    Setting("eval:--device", "cpu", "cuda (archer.eval default where CUDA is available)", "no accelerator",
+            ("cpu_transformers",)),
+    Setting("eval:--dtype", "float32", "auto (archer.eval default: the model's, bf16 for the released models)",
+            "CPU bf16 matmuls are slow", BOTH),
+    Setting("eval:--enforce-eager", "", "off (archer.eval default)", "CUDA graphs do not exist on CPU", VLLM),
 )
 
 
@@ -102,9 +118,17 @@ def for_rollout(rollout: str) -> list[Setting]:
 
 
 def differs_from_gpu_run(rollout: str) -> dict[str, dict[str, str]]:
-    """``{key: {"smoke", "gpu", "why"}}`` for SMOKE_SUMMARY.json (env vars as ``env:NAME``)."""
-    return {("env:" + s.name if s.is_env else s.name): {"smoke": s.smoke, "gpu": s.gpu, "why": s.why}
-            for s in for_rollout(rollout)}
+    """``{key: {"smoke", "gpu", "why"}}`` for SMOKE_SUMMARY.json (``env:NAME``, ``eval:--option``, hydra keys)."""
+    return {s.summary_key: {"smoke": s.smoke or "on", "gpu": s.gpu, "why": s.why} for s in for_rollout(rollout)}
+
+
+def eval_args(rollout: str) -> list[str]:
+    """The finish step's archer.eval options that the CPU forces (``eval:`` settings; empty value = a flag)."""
+    out = []
+    for s in for_rollout(rollout):
+        if s.is_eval:
+            out += [s.name, s.smoke] if s.smoke else [s.name]
+    return out
 
 
 def shell_lines(rollout: str) -> list[str]:
@@ -113,6 +137,8 @@ def shell_lines(rollout: str) -> list[str]:
     ``SMOKE_CPU_OVERRIDES`` (the user's hydra overrides come after them and win)."""
     lines = ["SMOKE_CPU_ENV=()", "SMOKE_CPU_OVERRIDES=()"]
     for s in for_rollout(rollout):
+        if s.is_eval:
+            continue
         if s.is_env:
             assign = f': "${{{s.name}:={shlex.quote(s.smoke)}}}"' if s.user_wins else f"{s.name}={shlex.quote(s.smoke)}"
             lines.append(f"{assign}; export {s.name}; SMOKE_CPU_ENV+=({s.name})")

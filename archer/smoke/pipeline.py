@@ -94,20 +94,21 @@ def export_stage(step_dir: Path, out_dir: Path, logs: Path) -> tuple[Path, bool,
     return export_dir, report.get("status") == "passed", seconds
 
 
-def eval_backend_args(backend: str, max_model_len: int) -> list[str]:
-    """archer.eval's options for the smoke model on CPU: fp32 either way; vLLM in eager mode (no CUDA graphs)
-    with a context of prompt + response (its KV cache size comes from VLLM_CPU_KVCACHE_SPACE)."""
-    if backend == "transformers":
-        return ["--backend", "transformers", "--device", "cpu", "--dtype", "float32"]
-    if backend == "vllm":
-        return ["--backend", "vllm", "--enforce-eager", "--dtype", "float32", "--max-model-len", str(max_model_len)]
-    raise SmokeError(f"unknown eval backend {backend!r}")
+def eval_backend_args(rollout: str, max_model_len: int) -> list[str]:
+    """archer.eval's backend options: the rollout's backend, the CPU-forced options
+    (:func:`archer.smoke.cpu_settings.eval_args`) and, for vLLM, a context of prompt + response (its KV cache
+    size comes from VLLM_CPU_KVCACHE_SPACE)."""
+    from archer.smoke.cpu_settings import EVAL_BACKEND, eval_args
+
+    backend = EVAL_BACKEND[rollout]
+    extra = ["--max-model-len", str(max_model_len)] if backend == "vllm" else []
+    return ["--backend", backend, *eval_args(rollout), *extra]
 
 
 def eval_stage(model_dir: Path, out_dir: Path, data_dir: Path, benchmark: str, max_tokens: int, logs: Path,
-               samples: int = 2, backend: str = "transformers", max_model_len: int = 0) -> tuple[Path, float]:
+               samples: int = 2, rollout: str = "cpu_transformers", max_model_len: int = 0) -> tuple[Path, float]:
     eval_dir = out_dir / "eval" / model_dir.name
-    seconds = _run("eval", [sys.executable, "-m", "archer.eval", "run", *eval_backend_args(backend, max_model_len),
+    seconds = _run("eval", [sys.executable, "-m", "archer.eval", "run", *eval_backend_args(rollout, max_model_len),
                             "--model", str(model_dir), "--out", str(eval_dir),
                             "--data-dir", str(data_dir), "--benchmarks", benchmark, "--n", str(samples),
                             "--max-tokens", str(max_tokens), "--workers", "2", "--no-progress"], logs / "eval.log")
@@ -172,7 +173,7 @@ def finish(ckpt_dir: Path, assets_manifest: Path, seconds: dict[str, float], *, 
     export_dir, verified, seconds["export"] = export_stage(step_dir, ckpt_dir, logs)
     eval_summary, seconds["eval"] = eval_stage(export_dir, ckpt_dir, Path(manifest["data_dir"]),
                                                manifest["eval_benchmark"], manifest["response_length"], logs,
-                                               samples=eval_samples, backend=backend,
+                                               samples=eval_samples, rollout=rollout,
                                                max_model_len=manifest["prompt_length"] + manifest["response_length"])
     plots, seconds["plot"] = plot_stage(metrics_file, ckpt_dir, logs)
     summary = {

@@ -19,7 +19,7 @@ import pytest
 from launcher_support import REPO_ROOT, launcher_env
 from smoke_support import SMOKE_VARS, metrics_by_step, run_smoke, summary
 
-from archer.smoke.cleanup import SHM_PREFIXES, run_processes
+from archer.smoke.cleanup import SHM_PREFIXES, TAG_ENV
 from archer.smoke.cpu_settings import PROBS_DIFF_MAX_SYNCED, differs_from_gpu_run
 
 pytestmark = [
@@ -37,17 +37,31 @@ def _shm() -> set[str]:
     return {n for n in os.listdir("/dev/shm") if n.startswith(SHM_PREFIXES)}
 
 
-def _tag(run_dir: Path) -> str:
-    """The run's VERL_FILE_LOGGER_PATH (its metrics file): every process of the run carries it."""
+def _metrics_file(run_dir: Path) -> Path:
     files = sorted((run_dir / "metrics").glob("*.jsonl"))
     assert files, f"no metrics file in {run_dir / 'metrics'}"
-    return str(files[-1])
+    return files[-1]
+
+
+def _alive(run_dir: Path) -> list[int]:
+    """Processes of a run in ``run_dir``: their VERL_FILE_LOGGER_PATH (which every process of a run carries,
+    archer/smoke/cleanup.py) lies in ``run_dir/metrics`` (also before verl has written that file)."""
+    needle = f"{TAG_ENV}={run_dir / 'metrics'}/".encode()
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(item.startswith(needle) for item in env) and int(pid) != os.getpid():
+            found.append(int(pid))
+    return found
 
 
 def _assert_nothing_left(run_dir: Path, shm_before: set[str]) -> None:
     leaked = _shm() - shm_before
     assert not leaked, f"/dev/shm segments left by the run: {sorted(leaked)}"
-    alive = run_processes(_tag(run_dir))
+    alive = _alive(run_dir)
     assert not alive, f"processes of the run still alive: {alive}"
 
 
@@ -96,7 +110,7 @@ def test_stale_rollout_weights_fail_the_check(tmp_path):
     before = _shm()
     run_smoke("math", tmp_path, SMOKE_STEPS="2", SMOKE_FINISH="0", SMOKE_ROLLOUT="vllm",
               ARCHER_SMOKE_FAULT="stale_rollout", timeout=900)
-    steps = metrics_by_step(_tag(tmp_path))
+    steps = metrics_by_step(_metrics_file(tmp_path))
     print(f"[rehearsal] stale control: rollout_probs_diff_max {[steps[k][CHECK[0]] for k in sorted(steps)]}")
     assert steps[1][CHECK[0]] < PROBS_DIFF_MAX_SYNCED  # the first sync went through
     assert steps[2][CHECK[0]] > PROBS_DIFF_MAX_SYNCED, steps[2][CHECK[0]]

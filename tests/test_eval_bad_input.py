@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -155,13 +156,9 @@ def test_table_with_missing_input(tmp_path):
                                                                         str(tmp_path / "o"))
 
 
-def test_vllm_backend_without_vllm_says_what_to_install(tiny_model, tmp_path):
+def test_vllm_backend_without_vllm_says_what_to_install(tiny_model, tmp_path, monkeypatch):
     pytest.importorskip("torch")
-    try:
-        import vllm  # noqa: F401
-        pytest.skip("vllm is installed here")
-    except ImportError:
-        pass
+    monkeypatch.setitem(sys.modules, "vllm", None)  # vllm missing, also where it is installed (.venv-vllm)
     write_eval_set(tmp_path / "d", "math500", [("w5", "1")])
     err = fails("run", "--model", str(tiny_model), "--out", str(tmp_path / "o"), "--data-dir", str(tmp_path / "d"),
                 "--benchmarks", "math500", "--backend", "vllm", "--no-progress")

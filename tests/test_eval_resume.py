@@ -4,6 +4,7 @@ generates only problems missing from generations.jsonl and does not even start a
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from pathlib import Path
 
@@ -97,10 +98,12 @@ def test_generation_resumes_with_missing_problems_only(tiny_setup, tmp_path):
     assert all(len(r["responses"]) == 2 for r in rows)
 
 
-def test_generation_with_nothing_left_starts_no_backend(tiny_setup, tmp_path):
+def test_generation_with_nothing_left_starts_no_backend(tiny_setup, tmp_path, monkeypatch):
     model, data_dir = tiny_setup
     generate_benchmarks(model, tmp_path, options(data_dir, limit=None))
     before = (tmp_path / "generations.jsonl").read_text()
-    # vllm is not installed here: starting it would raise, so this passes only if no backend starts
+    # vllm made unimportable (also where it is installed): starting it would raise, so this passes only
+    # if no backend starts
+    monkeypatch.setitem(sys.modules, "vllm", None)
     generate_benchmarks(model, tmp_path, options(data_dir, limit=None, backend="vllm"))
     assert (tmp_path / "generations.jsonl").read_text() == before

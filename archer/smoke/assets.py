@@ -69,12 +69,16 @@ DEFAULTS = {
 }
 
 
-def settings_for(task: str, *, warm_start: bool = True, warm_start_steps: Optional[int] = None) -> AssetSettings:
+def settings_for(task: str, *, warm_start: bool = True, warm_start_steps: Optional[int] = None,
+                 hidden_size: Optional[int] = None) -> AssetSettings:
+    """The task's defaults, with the warm start and the hidden size (vLLM's CPU attention needs a head size
+    of at least 32: hidden 128 with the 4 heads; archer/smoke/cpu_settings.py) as asked."""
     if task not in DEFAULTS:
         raise ValueError(f"unknown smoke task {task!r}; known: {', '.join(DEFAULTS)}")
     base = DEFAULTS[task]
     return dataclasses.replace(base, warm_start=warm_start,
-                               warm_start_steps=base.warm_start_steps if warm_start_steps is None else warm_start_steps)
+                               warm_start_steps=base.warm_start_steps if warm_start_steps is None else warm_start_steps,
+                               hidden_size=base.hidden_size if hidden_size is None else hidden_size)
 
 
 def cache_root() -> Path:

@@ -11,7 +11,9 @@ rollout server. Importing it installs:
 * :mod:`archer.smoke.rollout`  - the ``cpu_transformers`` rollout (server + weight sync);
 * ``VERL_ENGINE_DEVICE=cuda`` unless set: ``verl.workers.engine.base.EngineRegistry.get_engine_cls``
   then picks the FSDP engine (registered for cuda/npu only; it runs on CPU tensors unchanged);
-* :mod:`archer.smoke.reward_trace` - only with ``ARCHER_SMOKE_REWARD_TRACE`` set.
+* :mod:`archer.smoke.reward_trace` - only with ``ARCHER_SMOKE_REWARD_TRACE`` set;
+* :mod:`archer.smoke.vllm_cpu` - only with ``ARCHER_SMOKE_ROLLOUT=vllm`` (the vLLM rehearsal,
+  ``SMOKE_ROLLOUT=vllm``): the fixes verl's vLLM rollout needs on vLLM's CPU build.
 
 Without that environment nothing imports this package: a GPU run is unaffected
 (tests/test_smoke_backend_isolation.py).
@@ -24,6 +26,7 @@ import os
 from archer.smoke import patches, platform, reward_trace, rollout
 
 ENGINE_DEVICE_ENV = "VERL_ENGINE_DEVICE"
+ROLLOUT_ENV = "ARCHER_SMOKE_ROLLOUT"
 
 
 def install() -> None:
@@ -32,6 +35,10 @@ def install() -> None:
     rollout.register()
     os.environ.setdefault(ENGINE_DEVICE_ENV, "cuda")
     reward_trace.install()
+    if os.environ.get(ROLLOUT_ENV) == "vllm":
+        from archer.smoke import vllm_cpu
+
+        vllm_cpu.install()
 
 
 install()

@@ -3,7 +3,8 @@
 Each stage runs archer's own command line in a child process, exactly as a user would:
 
 * ``python -m archer.export <ckpt>/global_step_N/actor <ckpt>/export/global_step_N`` (verification on);
-* ``python -m archer.eval run --backend transformers`` on the smoke eval slice of the assets;
+* ``python -m archer.eval run --backend transformers`` (``--backend vllm`` in the vLLM rehearsal,
+  :data:`archer.smoke.cpu_settings.EVAL_BACKEND`) on the smoke eval slice of the assets;
 * ``python -m archer.plot dynamics --run <ckpt>/metrics.jsonl`` (verl's ``file`` logger output, all
   invocations of the run merged by :func:`merge_metrics`);
 
@@ -25,7 +26,10 @@ from typing import Optional
 
 SUMMARY_FILE = "SMOKE_SUMMARY.json"
 SUMMARY_KEYS = ("steps", "metrics_file", "checkpoint", "export_dir", "export_verified", "eval_summary", "plots",
-                "seconds")
+                "seconds", "rollout", "eval_backend", "loss", "differs_from_gpu_run", "rollout_vs_actor")
+# verl's per-step check of the weight sync (verl/utils/debug/metrics.py::calculate_debug_metrics): the
+# rollout's token probabilities against the actor's recomputation of the same tokens
+ROLLOUT_CHECK_METRICS = ("training/rollout_probs_diff_max", "training/rollout_actor_probs_pearson_corr")
 LATEST = "latest_checkpointed_iteration.txt"  # verl's marker of the last saved step
 
 
@@ -92,11 +96,22 @@ def export_stage(step_dir: Path, out_dir: Path, logs: Path) -> tuple[Path, bool,
     return export_dir, report.get("status") == "passed", seconds
 
 
+def eval_backend_args(rollout: str, max_model_len: int) -> list[str]:
+    """archer.eval's backend options: the rollout's backend, the CPU-forced options
+    (:func:`archer.smoke.cpu_settings.eval_args`) and, for vLLM, a context of prompt + response (its KV cache
+    size comes from VLLM_CPU_KVCACHE_SPACE)."""
+    from archer.smoke.cpu_settings import EVAL_BACKEND, eval_args
+
+    backend = EVAL_BACKEND[rollout]
+    extra = ["--max-model-len", str(max_model_len)] if backend == "vllm" else []
+    return ["--backend", backend, *eval_args(rollout), *extra]
+
+
 def eval_stage(model_dir: Path, out_dir: Path, data_dir: Path, benchmark: str, max_tokens: int, logs: Path,
-               samples: int = 2) -> tuple[Path, float]:
+               samples: int = 2, rollout: str = "cpu_transformers", max_model_len: int = 0) -> tuple[Path, float]:
     eval_dir = out_dir / "eval" / model_dir.name
-    seconds = _run("eval", [sys.executable, "-m", "archer.eval", "run", "--backend", "transformers",
-                            "--device", "cpu", "--dtype", "float32", "--model", str(model_dir), "--out", str(eval_dir),
+    seconds = _run("eval", [sys.executable, "-m", "archer.eval", "run", *eval_backend_args(rollout, max_model_len),
+                            "--model", str(model_dir), "--out", str(eval_dir),
                             "--data-dir", str(data_dir), "--benchmarks", benchmark, "--n", str(samples),
                             "--max-tokens", str(max_tokens), "--workers", "2", "--no-progress"], logs / "eval.log")
     summary = eval_dir / "summary.json"
@@ -132,10 +147,25 @@ def max_weight_change(model_a: Path, model_b: Path) -> float:
     return max(float((a[k].float() - b[k].float()).abs().max()) for k in common)
 
 
+def rollout_vs_actor(metrics_file: Path) -> dict[str, dict[str, float]]:
+    """``{step: {metric: value}}`` of :data:`ROLLOUT_CHECK_METRICS` (steps that logged them)."""
+    out = {}
+    for line in metrics_file.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            found = {k.split("/", 1)[1]: row["data"][k] for k in ROLLOUT_CHECK_METRICS if k in row["data"]}
+            if found:
+                out[str(row["step"])] = found
+    return out
+
+
 def finish(ckpt_dir: Path, assets_manifest: Path, seconds: dict[str, float], *, metrics_file: Optional[Path] = None,
-           eval_samples: int = 2) -> dict:
+           eval_samples: int = 2, rollout: str = "cpu_transformers", loss=None) -> dict:
     """Run export -> eval -> plot for the run in ``ckpt_dir`` and write its ``SMOKE_SUMMARY.json``."""
+    from archer.smoke.cpu_settings import EVAL_BACKEND, differs_from_gpu_run
+
     ckpt_dir = Path(ckpt_dir)
+    backend = EVAL_BACKEND[rollout]
     manifest = json.loads(Path(assets_manifest).read_text())
     metrics_file = Path(metrics_file) if metrics_file else merge_metrics(ckpt_dir)
     logs = ckpt_dir / "smoke_logs"
@@ -145,7 +175,8 @@ def finish(ckpt_dir: Path, assets_manifest: Path, seconds: dict[str, float], *, 
     export_dir, verified, seconds["export"] = export_stage(step_dir, ckpt_dir, logs)
     eval_summary, seconds["eval"] = eval_stage(export_dir, ckpt_dir, Path(manifest["data_dir"]),
                                                manifest["eval_benchmark"], manifest["response_length"], logs,
-                                               samples=eval_samples)
+                                               samples=eval_samples, rollout=rollout,
+                                               max_model_len=manifest["prompt_length"] + manifest["response_length"])
     plots, seconds["plot"] = plot_stage(metrics_file, ckpt_dir, logs)
     summary = {
         "steps": max(steps) if steps else 0,
@@ -157,6 +188,11 @@ def finish(ckpt_dir: Path, assets_manifest: Path, seconds: dict[str, float], *, 
         "eval_summary": str(eval_summary),
         "plots": [str(p) for p in plots],
         "seconds": seconds,
+        "rollout": rollout,
+        "eval_backend": backend,
+        "loss": loss,
+        "differs_from_gpu_run": differs_from_gpu_run(rollout),
+        "rollout_vs_actor": rollout_vs_actor(metrics_file),
         "model_start": manifest["model"],
         "max_weight_change_vs_start": max_weight_change(Path(manifest["model"]), export_dir),
         "assets": str(Path(assets_manifest).parent),
@@ -185,9 +221,14 @@ def _eval_headline(eval_summary: Path) -> str:
 def human_summary(summary: dict, eval_summary: Path) -> str:
     s = summary["seconds"]
     timing = ", ".join(f"{k} {v:.0f} s" for k, v in s.items())
+    diffs = ", ".join(f"step {k} {v.get('rollout_probs_diff_max', float('nan')):.2g}"
+                      for k, v in summary["rollout_vs_actor"].items())
     return "\n".join([
         "", "== smoke run summary ==",
         f"steps completed : {summary['steps']} (logged {summary['logged_steps']})",
+        f"rollout / eval  : {summary['rollout']} / {summary['eval_backend']} (loss {summary['loss']}; "
+        f"{len(summary['differs_from_gpu_run'])} CPU-forced settings under differs_from_gpu_run)",
+        f"rollout vs actor: max prob diff {diffs or 'not logged'}",
         f"checkpoint      : {summary['checkpoint']}",
         f"export          : {summary['export_dir']} (verified: {summary['export_verified']}, "
         f"max weight change vs start {summary['max_weight_change_vs_start']:.3g})",

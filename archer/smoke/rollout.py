@@ -16,12 +16,16 @@ verl 0.9.1 has two rollout registries, and this module fills one entry in each (
   samples from the updated policy.
 
 Hybrid mode only (the FSDP workers own the trained weights); one server per replica, serialised by a
-lock (CPU threads are the limit anyway).
+lock (CPU threads are the limit anyway). Sampling is reproducible: each request draws from a generator
+seeded by (server seed, weight version, prompt, how many times this prompt was drawn at this weight
+version), so the order in which the agent loop's concurrent requests arrive changes nothing but which of
+a group's identical prompts gets which sample (tests/test_smoke_off_policy.py compares two runs).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 from typing import Any, Optional
@@ -47,6 +51,12 @@ def _max_new_tokens(sampling_params: dict[str, Any], prompt_len: int, prompt_lim
     return max(1, min(int(asked), cap))
 
 
+def request_seed(seed: int, weight_version: int, prompt_ids: tuple[int, ...], draw: int) -> int:
+    """The torch seed of one request (see the module docstring)."""
+    blob = f"{seed}/{weight_version}/{draw}/{','.join(map(str, prompt_ids))}".encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little") & ((1 << 63) - 1)
+
+
 class TransformersServer:
     """Ray actor: a causal LM on CPU serving verl's ``generate`` (token in, token out, with log-probs)."""
 
@@ -62,6 +72,8 @@ class TransformersServer:
         self.prompt_length = prompt_length
         self.response_length = response_length
         self.lock = threading.Lock()
+        self.seed = seed
+        self.draws: dict[tuple[int, ...], int] = {}  # prompt -> samples drawn at the current weights
         self.global_steps: Optional[int] = None
         self.weight_updates = 0
         self.requests = 0
@@ -74,6 +86,7 @@ class TransformersServer:
             missing, _ = self.model.load_state_dict(matched, strict=False)
             self.global_steps = global_steps
             self.weight_updates += 1
+            self.draws.clear()
         return {"loaded": len(matched), "missing": sorted(missing), "ignored": sorted(set(state) - set(own))}
 
     def stats(self) -> dict[str, int]:
@@ -98,6 +111,10 @@ class TransformersServer:
         else:
             kwargs.update(do_sample=False)
         with self.lock, torch.no_grad():
+            key = tuple(prompt_ids)
+            draw = self.draws.get(key, 0)
+            self.draws[key] = draw + 1
+            torch.manual_seed(request_seed(self.seed, self.weight_updates, key, draw))
             out = self.model.generate(input_ids, **kwargs)
             self.requests += 1
         tokens = out.sequences[0, input_ids.shape[1]:].tolist()

@@ -461,8 +461,8 @@ def check_patches() -> None:
     """List archer's patches of verl and whether each is active (the driver stops on an inactive one)."""
     from archer.plugin import patches
 
-    rows = patches.describe()
-    logger.info("archer's patches of verl %s (archer/plugin/patches.py):\n  %s", patches.VERL_VERSION, "\n  ".join(rows))
+    for row in patches.describe():  # one line each: the console shows single lines
+        logger.info("patch of verl %s: %s", patches.VERL_VERSION, row)
     try:
         patches.verify()
     except patches.PatchNotApplied as exc:

@@ -6,39 +6,19 @@ archer2 preset's ``bucket`` normalisation: tests/test_dual_token_kl_matches_arch
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
 
 import verl  # noqa: F401  (loads the archer plugin)
 import verl.workers.utils.losses as verl_losses
+from kl_support import loss_and_grad, low_var_kl, make_inputs
 
 KL_COEF = 0.05
 ALL_TOKENS = "actor_rollout_ref.actor.policy_loss.dual_token_kl_normalization=all_tokens"
 
 
-def low_var_kl(lp: float, ref: float) -> tuple[float, float]:
-    """verl's low_var_kl for one token, (value, d value / d log_prob), written out by hand."""
-    x = ref - lp
-    value = math.exp(x) - x - 1
-    if not -10 <= value <= 10:
-        return max(-10.0, min(10.0, value)), 0.0
-    return value, 1 - math.exp(x)
 
-
-def make_inputs(h, seed=3):
-    old, new, adv, entropy, mask = h.make_batch(batch=5, length=11, spread=0.5, seed=seed)
-    g = torch.Generator().manual_seed(seed + 100)
-    ref = new + torch.randn(new.shape, generator=g) * 0.4
-    return old, new, adv, entropy, mask, ref
-
-
-def loss_and_grad(h, config, old, new, adv, entropy, mask, ref):
-    data, model_output, leaf, index = h.to_verl(old, new, adv, entropy, mask, ref_log_prob=ref)
-    loss, metrics = verl_losses.ppo_loss(config, model_output, data)
-    (flat_grad,) = torch.autograd.grad(loss, leaf)
-    return loss, metrics, h.gather_grad(flat_grad, index)
 
 
 def finalized(metrics) -> dict:

@@ -6,25 +6,17 @@ and gradients, for one micro-batch (their formula is per micro-batch)."""
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
 
 import verl  # noqa: F401  (loads the archer plugin)
 import verl.workers.utils.losses as verl_losses
+from kl_support import loss_and_grad, low_var_kl, make_inputs
 
 KL_COEF = 0.05
 KL_ON = ("actor_rollout_ref.actor.use_kl_loss=true", f"actor_rollout_ref.actor.kl_loss_coef={KL_COEF}")
 
-
-def low_var_kl(lp: float, ref: float) -> tuple[float, float]:
-    """verl's low_var_kl for one token, (value, d value / d log_prob)."""
-    x = ref - lp
-    value = math.exp(x) - x - 1
-    if not -10 <= value <= 10:
-        return max(-10.0, min(10.0, value)), 0.0
-    return value, 1 - math.exp(x)
 
 
 def archer2_reference(h, new, entropy, mask, ref, coef_low, coef_high):
@@ -44,18 +36,6 @@ def archer2_reference(h, new, entropy, mask, ref, coef_low, coef_high):
             grad[b, t] = coef * g / len(tokens)
     return value, grad, {k: len(v) for k, v in buckets.items()}
 
-
-def loss_and_grad(h, config, old, new, adv, entropy, mask, ref):
-    data, model_output, leaf, index = h.to_verl(old, new, adv, entropy, mask, ref_log_prob=ref)
-    loss, metrics = verl_losses.ppo_loss(config, model_output, data)
-    (flat_grad,) = torch.autograd.grad(loss, leaf)
-    return loss, metrics, h.gather_grad(flat_grad, index)
-
-
-def make_inputs(h, seed=3):
-    old, new, adv, entropy, mask = h.make_batch(batch=5, length=11, spread=0.5, seed=seed)
-    ref = new + torch.randn(new.shape, generator=torch.Generator().manual_seed(seed + 100)) * 0.4
-    return old, new, adv, entropy, mask, ref
 
 
 def test_archer2_preset_selects_the_bucket_token_mean(actor_config):

@@ -277,15 +277,3 @@ def aspo_metric_parts(
     if out.high_entropy is not None:
         parts.update(metric_parts("actor/aspo/high_entropy_frac", (out.high_entropy & mask).sum(), n_valid))
     return parts
-
-
-def aspo_metrics(
-    out: AspoTokenOutput,
-    advantages: torch.Tensor,
-    response_mask: torch.Tensor,
-    entropy: Optional[torch.Tensor] = None,
-) -> dict[str, float]:
-    """The metrics of :data:`METRICS` over this batch alone (what the step's value would be if it were
-    the whole step); a metric with an empty denominator is left out."""
-    parts = aspo_metric_parts(out, advantages, response_mask, entropy)
-    return finalize_metric_parts(dict(zip(parts, torch.stack(list(parts.values())).tolist())))

@@ -15,15 +15,12 @@ A run directory (the launchers' ``$CKPT_DIR``, verl's ``trainer.default_local_di
     <run>/plots/                          archer.plot's figures (redrawn, never added to)
     <run>/SMOKE_SUMMARY.json              the smoke run's summary
 
-:func:`resolve_checkpoint` accepts every form a user may pass for "this checkpoint": the run directory (its
-latest step), ``global_step_N``, ``global_step_N/actor`` and ``global_step_N/actor/huggingface``.
-Used by archer.eval, archer.export, archer.compare, archer.plot and archer.smoke.
+Used by archer.eval, archer.export, archer.compare, archer.plot and archer.launch.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -67,38 +64,20 @@ def saved_steps(run_dir: Path) -> list[int]:
     return sorted(int(m.group(1)) for p in run_dir.iterdir() if p.is_dir() and (m := STEP_DIR.fullmatch(p.name)))
 
 
+def marked_step(run_dir: Optional[Path]) -> Optional[int]:
+    """The step verl's ``latest_checkpointed_iteration.txt`` in ``run_dir`` names, if any."""
+    if run_dir is None:
+        return None
+    try:
+        return int((Path(run_dir) / LATEST).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
 def latest_step(run_dir: Path) -> Optional[int]:
     """verl's last saved step (its marker file), else the highest ``global_step_N`` present."""
-    marker = Path(run_dir) / LATEST
-    if marker.is_file():
-        text = marker.read_text().strip()
-        if text.isdigit():
-            return int(text)
+    step = marked_step(run_dir)
+    if step is not None:
+        return step
     steps = saved_steps(run_dir)
     return steps[-1] if steps else None
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    run_dir: Path
-    step: Optional[int]
-    step_dir: Path  # <run>/global_step_N
-    actor_dir: Path  # <run>/global_step_N/actor
-    how: str  # how the given path was read, for the log ("the run dir's latest step, 300", ...)
-
-
-def resolve_checkpoint(path: Path) -> Optional[Checkpoint]:
-    """The checkpoint that ``path`` names, or None when it names none of the accepted forms."""
-    path = Path(path)
-    if path.name == HF_SUBDIR and path.parent.name == ACTOR:
-        path = path.parent
-    if path.name == ACTOR and STEP_DIR.fullmatch(path.parent.name):
-        step_dir = path.parent
-        return Checkpoint(step_dir.parent, step_of(step_dir), step_dir, path, "an actor checkpoint dir")
-    if STEP_DIR.fullmatch(path.name):
-        return Checkpoint(path.parent, step_of(path), path, path / ACTOR, "a global_step_N dir")
-    step = latest_step(path) if path.is_dir() else None
-    if step is not None:
-        step_dir = path / step_dir_name(step)
-        return Checkpoint(path, step, step_dir, step_dir / ACTOR, f"a run dir: its latest step, {step}")
-    return None

@@ -40,7 +40,6 @@ class CheckpointInfo:
     notes: list[str] = field(default_factory=list)
 
 
-LATEST = rundir.LATEST  # verl's marker of a run dir's last saved step
 _STEP_DIR = re.compile(r"^global_step_(\d+)$")
 
 
@@ -63,10 +62,7 @@ def resolve_checkpoint_dir(path: Path) -> tuple[Path, Optional[str]]:
         if not with_actor:
             raise ExportError(f"{path}: a run dir whose global_step_* dirs hold no actor/ checkpoint (pruned by "
                               "verl's checkpoint retention?)")
-        try:
-            latest = int((path / LATEST).read_text().strip())
-        except (OSError, ValueError):
-            latest = None
+        latest = rundir.marked_step(path)
         chosen = dict(with_actor).get(latest) if latest is not None else None
         if chosen is None:
             latest, chosen = with_actor[-1]
@@ -81,11 +77,7 @@ def resolve_checkpoint_dir(path: Path) -> tuple[Path, Optional[str]]:
 
 def global_step_of(path: Path) -> Optional[int]:
     """N of the nearest ``global_step_N`` component of ``path`` (None if there is none)."""
-    for part in reversed(path.parts):
-        match = rundir.STEP_DIR.fullmatch(part)
-        if match:
-            return int(match.group(1))
-    return None
+    return rundir.step_of(path)
 
 
 def _read_fsdp_config(path: Path) -> tuple[int, Optional[int]]:

@@ -216,12 +216,9 @@ class Console:
 
 def latest_checkpoint(ckpt_dir: Path | None) -> int | None:
     """The step of verl's ``latest_checkpointed_iteration.txt`` in ``ckpt_dir``, if any."""
-    if ckpt_dir is None:
-        return None
-    try:
-        return int((Path(ckpt_dir) / "latest_checkpointed_iteration.txt").read_text().strip())
-    except (OSError, ValueError):
-        return None
+    from archer.rundir import marked_step
+
+    return marked_step(ckpt_dir)
 
 
 def interrupt_message(last_step: int | None, ckpt_dir: Path | None, trainer_text: str = "") -> str:

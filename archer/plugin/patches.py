@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Iterable, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,3 @@ def describe() -> list[str]:
         state = "active" if why is None else f"NOT ACTIVE: {why}"
         rows.append(f"{patch.name}: replaces {patch.replaces} [{patch.processes}; {patch.why}] - {state}")
     return rows
-
-
-def checks(names: Iterable[str]) -> dict[str, Callable[[], Optional[str]]]:
-    return {n: (lambda n=n: problem(n)) for n in names}

@@ -432,7 +432,7 @@ def run(overrides: Iterable[str], *, preflight: bool = False, task: Optional[str
     manager = load_reward(cfg)
     check_filter_groups(cfg)
     summaries = check_data(cfg, prepare_missing=preflight)
-    problems += rules.data(cfg, summaries, task)
+    problems += rules.data(cfg, data_files(cfg), summaries, task)
     try:
         check_reward_sources(cfg, manager)
     except DryRunError as exc:

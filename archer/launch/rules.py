@@ -99,17 +99,17 @@ def context_length(config: Any, hf_config: Any) -> list[str]:
             f"shorten MAX_RESPONSE_LENGTH to at most {limit - prompt}"]
 
 
-def data(config: Any, summaries: dict, task: Optional[str]) -> list[str]:
+def data(config: Any, files: list[tuple[str, Path]], summaries: dict, task: Optional[str]) -> list[str]:
     """The training data fits: prompt key, the launcher's task, not an evaluation set, at least one batch;
-    the validation files are evaluation sets archer knows."""
+    the validation files are evaluation sets archer knows. ``files``: (config key, path) of every data file
+    (:func:`archer.launch.dry_run.data_files`); ``summaries``: their validation summaries by path."""
     from archer.data import EVAL_SETS
     from archer.reward.dispatch import classify
 
     problems = []
     prompt_key = get(config, "data.prompt_key", "prompt")
     batch = _int(config, "data.train_batch_size")
-    train = [str(Path(os.path.expanduser(p))) for p in _list(get(config, "data.train_files"))]
-    for path in train:
+    for path in (str(p) for key, p in files if key == "data.train_files"):
         summary = summaries.get(path)
         if summary is None:
             continue
@@ -137,7 +137,7 @@ def data(config: Any, summaries: dict, task: Optional[str]) -> list[str]:
         if batch and isinstance(rows, int) and rows < batch:
             problems.append(f"TRAIN_FILE (data.train_files) {path} has {rows} rows, fewer than one batch "
                             f"({_name('data.train_batch_size')}={batch})")
-    for path in _list(get(config, "data.val_files")):
+    for path in (p for key, p in files if key == "data.val_files"):
         stem = Path(path).stem
         if Path(path).parent.name == "eval" and stem not in EVAL_SETS:
             problems.append(f"VAL_SETS / data.val_files: {stem!r} ({path}) is not an evaluation set; known: {', '.join(EVAL_SETS)}")
@@ -155,16 +155,12 @@ def run_state(config: Any) -> list[str]:
         if not path or not Path(path).is_dir():
             problems.append(f"RESUME_FROM_PATH (trainer.resume_from_path)={path!r} is not a directory (a "
                             f"global_step_N dir of a run)")
-    run_dir = run_identity.resume_run_dir(config)
-    if run_dir is not None and (run_dir / run_identity.IDENTITY_FILE).is_file():
-        import json
-
-        saved = json.loads((run_dir / run_identity.IDENTITY_FILE).read_text())
-        diff = run_identity.differences(saved, run_identity.identity(config))
-        if diff and os.environ.get(run_identity.OVERRIDE_ENV) != "1":
-            problems.append(f"the checkpoint to resume in {run_dir} was saved by another experiment ("
-                            + "; ".join(diff) + f"); use another CKPT_DIR, RESUME_MODE=disable, or "
-                            f"{run_identity.OVERRIDE_ENV}=1")
+    found = run_identity.mismatch(config)
+    if found and os.environ.get(run_identity.OVERRIDE_ENV) != "1":
+        run_dir, diff = found
+        problems.append(f"the checkpoint to resume in {run_dir} was saved by another experiment ("
+                        + "; ".join(diff) + f"); use another CKPT_DIR, RESUME_MODE=disable, or "
+                        f"{run_identity.OVERRIDE_ENV}=1")
     ckpt = Path(str(trainer.get("default_local_dir")))
     existing = ckpt
     while not existing.exists() and existing != existing.parent:
@@ -182,14 +178,6 @@ def run_state(config: Any) -> list[str]:
         problems.append(f"CKPT_DIR (trainer.default_local_dir)={ckpt}: cannot be created or written there "
                         f"({existing} {why})")
     return problems
-
-
-def _list(value) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
 
 
 def _columns(path: str) -> Optional[set]:

@@ -14,6 +14,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Any, Optional
+
 from archer import rundir
 
 logger = logging.getLogger(__name__)
@@ -87,16 +88,23 @@ def differences(saved: dict, current: dict) -> list[str]:
     ]
 
 
+def mismatch(config: Any) -> Optional[tuple[Path, list[str]]]:
+    """(run dir, differences) when ``config`` would resume a checkpoint that another experiment saved."""
+    run_dir = resume_run_dir(config)
+    if run_dir is None or not (run_dir / IDENTITY_FILE).is_file():
+        return None
+    diff = differences(json.loads((run_dir / IDENTITY_FILE).read_text()), identity(config))
+    return (run_dir, diff) if diff else None
+
+
 def check_and_record(config: Any) -> None:
     """Stop before a resume of another experiment's checkpoint; record this run's identity when it starts
     afresh (or when none was recorded)."""
-    current = identity(config)
     run_dir = resume_run_dir(config)
     if run_dir is not None and (run_dir / IDENTITY_FILE).is_file():
-        saved = json.loads((run_dir / IDENTITY_FILE).read_text())
-        diff = differences(saved, current)
-        if diff:
-            listing = "\n  ".join(diff)
+        found = mismatch(config)
+        if found:
+            listing = "\n  ".join(found[1])
             if os.environ.get(OVERRIDE_ENV) == "1":
                 logger.warning("resuming %s although it was saved by another experiment (%s=1):\n  %s",
                                run_dir, OVERRIDE_ENV, listing)
@@ -112,6 +120,6 @@ def check_and_record(config: Any) -> None:
         target = Path(str(config["trainer"]["default_local_dir"]))
         try:
             target.mkdir(parents=True, exist_ok=True)
-            (target / IDENTITY_FILE).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+            (target / IDENTITY_FILE).write_text(json.dumps(identity(config), indent=1, sort_keys=True) + "\n")
         except OSError as error:
             logger.warning("could not record the run identity in %s: %s", target, error)

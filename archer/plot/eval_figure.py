@@ -21,6 +21,7 @@ import re
 from pathlib import Path
 
 import matplotlib
+
 from archer import rundir
 
 matplotlib.use("Agg")

@@ -414,7 +414,7 @@ def run(overrides: Iterable[str], *, preflight: bool = False, task: Optional[str
     from archer.launch import rules
 
     cfg = compose_config(list(overrides))
-    problems = rules.check_config(cfg, _defaults())
+    problems = rules.check_config(cfg)
     try:
         validate_with_verl(cfg)
     except DryRunError as exc:
@@ -440,15 +440,6 @@ def run(overrides: Iterable[str], *, preflight: bool = False, task: Optional[str
     _stop_if(problems)
     check_patches()
     return cfg
-
-
-def _defaults():
-    from archer.launch.config_checks import default_config
-
-    try:
-        return default_config()
-    except Exception:  # the defaults only refine the no-effect check
-        return None
 
 
 def _stop_if(problems: list[str]) -> None:

@@ -10,10 +10,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from archer.launch.settings import BY_KEY, check_settings, get
-
-A = "actor_rollout_ref.actor"
-R = "actor_rollout_ref.rollout"
+from archer.launch.settings import BY_KEY, A, R, check_settings, get
 
 
 def _name(key: str) -> str:
@@ -75,12 +72,14 @@ def cross_field(config: Any) -> list[str]:
     return problems
 
 
-def no_effect(config: Any, defaults: Any = None) -> list[str]:
-    """Settings the chosen loss ignores, when set away from their default."""
+def no_effect(config: Any) -> list[str]:
+    """Settings the chosen loss ignores, when set away from their default (verl's ActorConfig field)."""
+    from verl.workers.config import ActorConfig
+
     problems = []
     if get(config, f"{A}.policy_loss.loss_mode") == "aspo":
         c = get(config, f"{A}.clip_ratio_c")
-        default = get(defaults, f"{A}.clip_ratio_c", 3.0) if defaults is not None else 3.0
+        default = ActorConfig.__dataclass_fields__["clip_ratio_c"].default
         if c is not None and c != default:
             problems.append(f"actor_rollout_ref.actor.clip_ratio_c={c} has no effect with loss_mode=aspo; ASPO's dual "
                             f"clip is actor_rollout_ref.actor.policy_loss.dual_clip_c (now "
@@ -189,6 +188,6 @@ def _columns(path: str) -> Optional[set]:
         return None
 
 
-def check_config(config: Any, defaults: Any = None) -> list[str]:
+def check_config(config: Any) -> list[str]:
     """Everything that needs only the composed config."""
-    return check_settings(config) + cross_field(config) + no_effect(config, defaults) + run_state(config)
+    return check_settings(config) + cross_field(config) + no_effect(config) + run_state(config)

@@ -175,10 +175,6 @@ def get(config: Any, key: str, default: Any = None) -> Any:
     return node
 
 
-def _bool_or_number(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
 def check_setting(setting: Setting, value: Any) -> Optional[str]:
     """The problem with ``value`` for ``setting``, or None."""
     if value is None:

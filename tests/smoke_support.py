@@ -1,6 +1,7 @@
 """Shared helpers of the smoke tests: run ``bash scripts/run_aspo_<task>.sh --smoke`` as a user would and
 read what it wrote. One 2-step math run per pytest session is shared by the math end-to-end and resume
-tests (its directory lives under pytest's session temp dir; whichever test comes first runs it)."""
+tests (its directory lives under pytest's session temp dir; whichever test comes first runs it). Tests
+read it and never write into it: the resume test resumes a copy."""
 
 from __future__ import annotations
 

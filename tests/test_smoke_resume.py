@@ -1,6 +1,11 @@
-"""A smoke run rerun with one more step (same CKPT_DIR, resume_mode=auto) starts from the saved step."""
+"""A smoke run rerun with one more step (same CKPT_DIR, resume_mode=auto) starts from the saved step.
+
+The rerun works on a copy of the session's shared 2-step run, so the shared run stays as the other smoke
+tests read it, in whatever order they run."""
 
 from __future__ import annotations
+
+import shutil
 
 import pytest
 from smoke_support import math_run_dir, metrics_by_step, run_smoke
@@ -10,8 +15,10 @@ from archer.smoke.pipeline import merge_metrics
 pytestmark = pytest.mark.slow
 
 
-def test_rerun_with_one_more_step_resumes_from_the_last_checkpoint(tmp_path_factory):
-    run = math_run_dir(tmp_path_factory)
+def test_rerun_with_one_more_step_resumes_from_the_last_checkpoint(tmp_path_factory, tmp_path):
+    shared = math_run_dir(tmp_path_factory)
+    run = tmp_path / "run"
+    shutil.copytree(shared, run, symlinks=True)
     assert (run / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
     parts_before = set((run / "metrics").glob("*.jsonl"))
     # training only: the export / eval / plot stages are test_smoke_math_end_to_end.py's checks

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # GPU-node install of archer: the one sequence that works in a clean venv (README "Install", docs/launch.md).
-# scripts/aspo_common.sh runs it for ARCHER_AUTO_INSTALL=1.
+# The launcher (archer/launch/run.py) runs it for ARCHER_AUTO_INSTALL=1.
 #
 #   bash scripts/install_gpu.sh            # install into $PYTHON's environment (default: python3)
 #   bash scripts/install_gpu.sh --print    # print the commands it would run, one per line; runs nothing

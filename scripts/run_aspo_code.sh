@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# ASPO on code: DeepSeek-R1-Distill-Qwen-1.5B (or MODEL=<preset>, docs/models.md), the Archer2.0 / paper settings (scripts/aspo_common.sh,
-# docs/launch.md). Every value is an environment variable; hydra overrides after the flags win.
-# The code reward runs programs in a bubblewrap sandbox: apt-get install bubblewrap on every node.
-#   bash scripts/run_aspo_code.sh --dry-run        # CPU: validated config as YAML on stdout
-#   bash scripts/run_aspo_code.sh                  # GPU node: install check, data prep, training
+# ASPO on code: DeepSeek-R1-Distill-Qwen-1.5B (or MODEL=<preset>, docs/models.md) with the Archer2.0 / paper
+# settings. Every setting is an environment variable declared once in archer/launch/settings.py (docs/launch.md);
+# hydra overrides after the flags win. The launcher itself is python -m archer.launch.run (standard library
+# until it hands over to the interpreter with verl).
+#   bash scripts/run_aspo_code.sh --dry-run        # CPU: every check, the validated config as YAML on stdout
+#   bash scripts/run_aspo_code.sh --smoke          # any machine: the whole job on CPU in minutes (docs/smoke.md)
+#   bash scripts/run_aspo_code.sh                  # GPU node: install check, preflight, data prep, training
 set -euo pipefail
-
-ASPO_TASK=code
-# validation set (data/eval/<name>.parquet) [A2 TEST_FILE=livecodebench_v5, with test_freq=-1]
-ASPO_TASK_VAL_SETS="livecodebench_v5"
-
-# shellcheck source=scripts/aspo_common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/aspo_common.sh"
-aspo_main "$@"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec "${PYTHON:-python3}" -m archer.launch.run --task code "$@"

@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# ASPO on math: DeepSeek-R1-Distill-Qwen-1.5B (or MODEL=<preset>, docs/models.md), the Archer2.0 / paper settings (scripts/aspo_common.sh,
-# docs/launch.md). Every value is an environment variable; hydra overrides after the flags win.
-#   bash scripts/run_aspo_math.sh --dry-run        # CPU: validated config as YAML on stdout
-#   bash scripts/run_aspo_math.sh                  # GPU node: install check, data prep, training
+# ASPO on math: DeepSeek-R1-Distill-Qwen-1.5B (or MODEL=<preset>, docs/models.md) with the Archer2.0 / paper
+# settings. Every setting is an environment variable declared once in archer/launch/settings.py (docs/launch.md);
+# hydra overrides after the flags win. The launcher itself is python -m archer.launch.run (standard library
+# until it hands over to the interpreter with verl).
+#   bash scripts/run_aspo_math.sh --dry-run        # CPU: every check, the validated config as YAML on stdout
+#   bash scripts/run_aspo_math.sh --smoke          # any machine: the whole job on CPU in minutes (docs/smoke.md)
+#   bash scripts/run_aspo_math.sh                  # GPU node: install check, preflight, data prep, training
 set -euo pipefail
-
-ASPO_TASK=math
-# validation sets (data/eval/<name>.parquet): the math benchmarks the paper reports. [A2] validated on
-# aime2025 only, and with test_freq=-1 (validation off by default here too: TEST_FREQ)
-ASPO_TASK_VAL_SETS="aime2024 aime2025 amc2023 math500 minerva olympiadbench"
-
-# shellcheck source=scripts/aspo_common.sh
-source "$(dirname "${BASH_SOURCE[0]}")/aspo_common.sh"
-aspo_main "$@"
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+exec "${PYTHON:-python3}" -m archer.launch.run --task math "$@"

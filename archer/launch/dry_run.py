@@ -429,6 +429,13 @@ def run(overrides: Iterable[str], *, preflight: bool = False, task: Optional[str
         except ConfigError as exc:
             problems.append(str(exc))
         problems += rules.context_length(cfg, hf.hf_config)
+    else:  # the model is not on disk: a preset's model has its context declared (archer/launch/presets.py)
+        from types import SimpleNamespace
+
+        from archer.launch.presets import context_of
+
+        context = context_of(str(cfg.actor_rollout_ref.model.path))
+        problems += rules.context_length(cfg, SimpleNamespace(max_position_embeddings=context))
     manager = load_reward(cfg)
     check_filter_groups(cfg)
     summaries = check_data(cfg, prepare_missing=preflight)

@@ -82,7 +82,7 @@ KNOWN_PARAMS = {
     "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B": 7_615_616_512,
     "Qwen/Qwen2.5-1.5B": 1_543_714_304,
     "Qwen/Qwen2.5-Math-1.5B": 1_543_714_304,
-    # param_count_from_config on the hub's config.json values (the model presets, scripts/models/)
+    # param_count_from_config on the hub's config.json values (the model presets, archer/launch/presets.py)
     "Qwen/Qwen3-4B": 4_022_468_096,
     "Qwen/Qwen3-8B": 8_190_735_360,
     "Qwen/Qwen3-30B-A3B": 30_532_122_624,

@@ -1,7 +1,7 @@
-"""``python -m archer.smoke``: the smoke profile's steps that the launchers call (docs/smoke.md).
+"""``python -m archer.smoke``: the smoke profile's stages (docs/smoke.md); the launchers' ``--smoke`` runs
+``finish`` and builds the assets and cleans up in-process (archer/launch/run.py).
 
     python -m archer.smoke assets --task math [--no-warm-start] [--hidden-size 128]  # prints shell vars
-    python -m archer.smoke settings --rollout vllm      # the CPU-forced settings (cpu_settings.py) as bash
     python -m archer.smoke finish --ckpt-dir DIR --assets DIR --seconds assets=3.1,train=80 [--rollout vllm]
     python -m archer.smoke cleanup --run-tag PATH [--shm-before FILE]   # leftover processes, /dev/shm
 """
@@ -38,9 +38,6 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--no-warm-start", action="store_true", help="keep the random-init model (no supervised warm start)")
     a.add_argument("--warm-start-steps", type=int, default=None)
     a.add_argument("--hidden-size", type=int, default=None, help="model hidden size (default: the task's, 64)")
-    st = sub.add_parser("settings", help="print the settings the CPU forces for a rollout as bash assignments "
-                                         "(SMOKE_CPU_OVERRIDES, SMOKE_CPU_ENV, exports)")
-    st.add_argument("--rollout", required=True, choices=ROLLOUTS)
     c = sub.add_parser("cleanup", help="end this run's leftover processes and remove its unused /dev/shm segments")
     c.add_argument("--run-tag", required=True, help="the run's VERL_FILE_LOGGER_PATH (every process of the run has it)")
     c.add_argument("--shm-before", type=Path, default=None, help="file listing /dev/shm before the run (only newer "
@@ -97,11 +94,6 @@ def _main(argv=None) -> int:
         }
         for key, value in values.items():
             print(f"{key}={shlex.quote(value)}")
-        return 0
-    if args.command == "settings":
-        from archer.smoke.cpu_settings import shell_lines
-
-        print("\n".join(shell_lines(args.rollout)))
         return 0
     if args.command == "cleanup":
         from archer.smoke.cleanup import cleanup

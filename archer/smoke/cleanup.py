@@ -1,6 +1,7 @@
 """After a smoke run (finished, failed or interrupted): end its leftover processes, remove its /dev/shm leaks.
 
-The smoke launcher calls ``python -m archer.smoke cleanup`` from its EXIT trap (scripts/aspo_smoke.sh).
+The smoke launcher calls :func:`cleanup` whatever way it exits (archer/launch/run.py); ``python -m archer.smoke
+cleanup`` is the same by hand.
 
 * Processes: every process of a run carries the run's ``VERL_FILE_LOGGER_PATH`` (unique per invocation:
   the launcher exports it and hands it to every Ray worker; the raylet, vLLM's engine and workers and the

@@ -2,8 +2,8 @@
 
 Each :class:`Setting` is a hydra override or an environment variable, with the smoke value, the value the
 GPU launcher (``scripts/run_aspo_{math,code}.sh`` without ``--smoke``, verl 0.9.1's defaults where the
-launcher sets nothing) uses, and one line saying why the CPU forces it. The smoke launcher reads them
-(``python -m archer.smoke settings --rollout R``, :func:`shell_lines`) and ``SMOKE_SUMMARY.json`` lists
+launcher sets nothing) uses, and one line saying why the CPU forces it. The smoke launcher applies them
+(archer/launch/run.py, :func:`launcher_parts`) and ``SMOKE_SUMMARY.json`` lists
 them under ``differs_from_gpu_run`` (:func:`differs_from_gpu_run`). Scale (model, batch and sequence sizes,
 step counts) is not listed: docs/smoke.md covers it.
 
@@ -131,19 +131,10 @@ def eval_args(rollout: str) -> list[str]:
     return out
 
 
-def shell_lines(rollout: str) -> list[str]:
-    """Bash for the launcher to eval: each env var exported (kept if already set when ``user_wins``), its
-    name added to ``SMOKE_CPU_ENV`` (handed on to the Ray workers), each override appended to
-    ``SMOKE_CPU_OVERRIDES`` (the user's hydra overrides come after them and win)."""
-    lines = ["SMOKE_CPU_ENV=()", "SMOKE_CPU_OVERRIDES=()"]
-    for s in for_rollout(rollout):
-        if s.is_eval:
-            continue
-        if s.is_env:
-            assign = f': "${{{s.name}:={shlex.quote(s.smoke)}}}"' if s.user_wins else f"{s.name}={shlex.quote(s.smoke)}"
-            lines.append(f"{assign}; export {s.name}; SMOKE_CPU_ENV+=({s.name})")
-        else:
-            lines.append(f"SMOKE_CPU_OVERRIDES+=({shlex.quote(s.key + '=' + s.smoke)})")
-    lines.append(f"SMOKE_HIDDEN_SIZE={HIDDEN_SIZE[rollout]}")
-    lines.append(f"SMOKE_EVAL_BACKEND={EVAL_BACKEND[rollout]}")
-    return lines
+def launcher_parts(rollout: str) -> tuple[list[Setting], list[str]]:
+    """What the launcher's --smoke applies (archer/launch/run.py): the env settings (each exported, kept if
+    already set when ``user_wins``, and handed on to the Ray workers) and the hydra overrides (the user's own
+    come after them and win)."""
+    env = [s for s in for_rollout(rollout) if s.is_env]
+    overrides = [f"{s.key}={s.smoke}" for s in for_rollout(rollout) if not s.is_env and not s.is_eval]
+    return env, overrides

@@ -23,8 +23,8 @@ then runs, in order:
    (:mod:`archer.launch.reward_sources`), so a source it cannot grade fails here, not on a node;
 
 and prints ``OmegaConf.to_yaml(config, resolve=True)`` on stdout. Everything else (logs, verl's own
-prints) goes to stderr, so stdout is pure YAML. Exit status: 0 ok, 1 the config or data is rejected,
-2 the overrides do not compose.
+prints) goes to stderr, so stdout is pure YAML. Exit status (archer/cli.py): 0 ok, 2 the config or data is rejected or the overrides do not
+compose.
 
 Nothing is downloaded in a dry run. A model given as a hub id is checked only if it is already in the
 local Hugging Face cache; otherwise its HF config / tokenizer check is skipped with a note (verl loads
@@ -476,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
             "print the resolved config as YAML on stdout (logs on stderr). Works on a CPU-only machine; "
             "downloads nothing unless --preflight."
         ),
-        epilog="Exit status: 0 ok, 1 config/data rejected (message names the key or file), 2 overrides do not compose.",
+        epilog="Exit status: 0 ok, 2 config/data rejected (every problem listed, each naming the key or file) or overrides that do not compose.",
     )
     parser.add_argument(
         "--preflight",

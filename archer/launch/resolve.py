@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Mapping, Optional, Sequence
 
+from archer.cli import CliError
 from archer.launch import presets
 from archer.launch.settings import BY_VAR, VARIABLES, M, Setting, check_text, keys_of
 
@@ -25,10 +26,8 @@ FACTS = ("_task", "_repo", "_wandb", "_smoke_model", "_smoke_data_dir", "_smoke_
 MEGATRON_ONLY = tuple(s.var for s in VARIABLES if s.engine == "megatron") + ("OPTIMIZER_CPU_OFFLOAD", "RECOMPUTE")
 
 
-class LaunchError(Exception):
+class LaunchError(CliError):
     """Bad launcher input (a setting, a flag): exit 2, nothing was started."""
-
-    exit_code = 2
 
 
 class Values(dict):

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
+from archer.cli import WorkFailed
 from archer.launch import presets, resolve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +47,7 @@ SMOKE_WORKER_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLI
                     "ARCHER_CACHE_DIR", "ARCHER_SMOKE_FAULT", "ARCHER_SMOKE_WEIGHT_SYNC_TIMEOUT")
 
 
-class Failed(Exception):
+class Failed(WorkFailed):
     """The work failed after the input was accepted: exit 1."""
 
 
@@ -423,7 +424,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return exc.exit_code
     except Failed as exc:
         launcher.log(f"error: {exc}")
-        return 1
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
 

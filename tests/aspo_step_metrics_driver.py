@@ -31,7 +31,9 @@ def build_batch():
     return rollout, adv, log_ratio
 
 
-def make_worker(model_dir: Path):
+def make_worker(model_dir: Path, lr: float = 0.0, *overrides: str):
+    """verl's TrainingWorker with archer's actor config on the CPU engine (SGD at ``lr``; ``overrides``:
+    more hydra overrides of the composed config)."""
     from verl.utils.config import omega_conf_to_dataclass
     from verl.workers.config import TrainingWorkerConfig
     from verl.workers.engine_workers import TrainingWorker
@@ -46,9 +48,10 @@ def make_worker(model_dir: Path):
         "+actor_rollout_ref.actor.fsdp_config.mixed_precision={param_dtype: fp32, reduce_dtype: fp32, buffer_dtype: fp32}",
         "actor_rollout_ref.actor.optim.optimizer=SGD",
         "actor_rollout_ref.actor.optim.weight_decay=0.0",
-        "actor_rollout_ref.actor.optim.lr=0.0",
+        f"actor_rollout_ref.actor.optim.lr={lr}",
         "actor_rollout_ref.actor.optim.total_training_steps=100",
         "actor_rollout_ref.actor.shuffle=true",
+        *overrides,
     )
     actor_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.actor)
     model_config = omega_conf_to_dataclass(cfg.actor_rollout_ref.model)
@@ -92,7 +95,9 @@ def current_log_probs(worker, rollout, temperature):
 
 
 def train(worker, rollout, old_log_probs, advantages, temperature, *, mini_batch_size, epochs,
-          micro_batch_size=None, max_token_len=None):
+          micro_batch_size=None, max_token_len=None, reduce=True):
+    """``TrainingWorker.train_mini_batch`` on the batch; its metrics reduced as the trainer reduces them
+    (``reduce=False``: as the worker returns them, a list of one value per update for per-update ones)."""
     from verl.utils import tensordict_utils as tu
 
     td = no_padding(rollout, temperature, old_log_probs=old_log_probs, advantages=advantages)
@@ -114,6 +119,8 @@ def train(worker, rollout, old_log_probs, advantages, temperature, *, mini_batch
         return None
     from verl.utils.metric import reduce_metrics
 
+    if not reduce:
+        return dict(tu.get(output, "metrics"))
     # what the trainer does with the worker's output (RayPPOTrainer._update_actor)
     return {k: float(v) for k, v in reduce_metrics(dict(tu.get(output, "metrics"))).items()}
 

@@ -1,7 +1,8 @@
 """DAPO group filtering cannot refill forever: verl's real v1 ``ReplayBuffer.sample`` (wrapped by
 ``archer.plugin.filter_groups_guard``) stops after ``max_num_gen_batches`` generation batches that fill
 no batch, with an error naming ``algorithm.filter_groups``; a step that fills its batch logs the groups it
-kept and dropped.
+kept and dropped. The bound reaches the buffer from the run's config: verl's own
+``PPOTrainer._build_replay_buffer`` (wrapped by the guard) builds it from archer's composed config.
 
 The buffer reads a real local TransferQueue. The trainer's rollout (``refill_fn``, which verl's trainer
 passes to the buffer) is played by :class:`GroupWriter`: it writes finished groups with the ``acc`` values
@@ -108,6 +109,31 @@ def test_a_model_that_solves_nothing_stops_after_max_num_gen_batches_naming_filt
     # within budget: the step's batch plus at most two more generation batches of BATCH prompts
     assert sum(writer.requested) <= 2 * BATCH
     assert buffer.refill_fn == writer.refill  # the buffer is left as verl built it
+
+
+def test_the_trainers_buffer_takes_max_num_gen_batches_from_the_config(tq, compose_config):
+    """What ``FILTER_GROUPS=True FILTER_GROUPS_MAX_NUM_GEN_BATCHES=3`` gives the trainer, with a model that
+    solves nothing (the smoke's random-init model): the buffer verl's trainer builds stops the step."""
+    from verl.trainer.ppo.v1.trainer_sync import PPOTrainerSync  # the trainer_mode=sync trainer
+
+    config = compose_config("algorithm.filter_groups.enable=True", "algorithm.filter_groups.metric=acc",
+                            "algorithm.filter_groups.max_num_gen_batches=3", f"data.train_batch_size={BATCH}")
+    # a bound that did not arrive would refill forever: fail instead, well past 3 generation batches
+    writer = GroupWriter(tq, PARTITION, lambda n: solves_nothing(n) if n < 10 * BATCH else pytest.fail("no bound"))
+    writer.write(BATCH)
+    # verl's trainer, just far enough for its _build_replay_buffer: the config and the mode it reads, and
+    # the rollout that refills (played by the writer, as above)
+    trainer = PPOTrainerSync.__new__(PPOTrainerSync)
+    trainer.config, trainer.trainer_mode = config, config.trainer.v1.trainer_mode
+    trainer._add_prompts_to_generate = writer.refill
+    buffer = trainer._build_replay_buffer()
+    assert type(buffer).__name__ == "ReplayBuffer" and buffer.filter_groups_metric == "acc"
+    with pytest.raises(filter_groups_guard.FilterGroupsExhausted) as err:
+        buffer.sample(global_steps=1, partition_id=PARTITION, batch_size=BATCH)
+    message = str(err.value)
+    assert "algorithm.filter_groups: step 1 used" in message
+    assert "max_num_gen_batches=3" in message and "algorithm.filter_groups.enable=False" in message
+    assert sum(writer.requested) <= 2 * BATCH
 
 
 def test_a_step_that_fills_its_batch_logs_kept_and_dropped_groups(tq):

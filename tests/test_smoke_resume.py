@@ -8,7 +8,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from smoke_support import math_run_dir, metrics_by_step, run_smoke
+from smoke_support import math_run_dir, metrics_by_step, run_smoke, summary
 
 from archer.smoke.pipeline import merge_metrics
 
@@ -31,5 +31,6 @@ def test_rerun_with_one_more_step_resumes_from_the_last_checkpoint(tmp_path_fact
     assert sorted(metrics_by_step(new_parts.pop())) == [3]
     assert (run / "global_step_3" / "actor").is_dir()
     assert (run / "latest_checkpointed_iteration.txt").read_text().strip() == "3"
+    assert summary(run)["steps"] == 2  # SMOKE_FINISH=0 stops after training: the copied summary is untouched
     # the run's merged metric log (what the summary and the plots read) has every step once
     assert sorted(metrics_by_step(merge_metrics(run))) == [1, 2, 3]

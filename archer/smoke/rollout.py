@@ -19,7 +19,7 @@ Hybrid mode only (the FSDP workers own the trained weights); one server per repl
 lock (CPU threads are the limit anyway). Sampling is reproducible: each request draws from a generator
 seeded by (server seed, weight version, prompt, how many times this prompt was drawn at this weight
 version), so the order in which the agent loop's concurrent requests arrive changes nothing but which of
-a group's identical prompts gets which sample (tests/test_smoke_off_policy.py compares two runs).
+a group's identical prompts gets which sample (tests/test_smoke_rollout_sampling_is_reproducible.py).
 """
 
 from __future__ import annotations

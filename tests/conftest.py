@@ -156,14 +156,3 @@ def h():
         to_verl=to_verl_inputs,
         gather_grad=gather_grad,
     )
-
-
-def pytest_collection_finish(session):
-    """Start the launcher dry runs that the collected launcher tests share, in the background, one at a
-    time (launcher_support.PREFETCH): by the time those files run, their configs are ready."""
-    collected = {Path(str(item.fspath)).name for item in session.items}
-    import launcher_support
-
-    wanted = [request for name, request in launcher_support.PREFETCH if name in collected]
-    if wanted and not session.config.option.collectonly:
-        launcher_support.prefetch(wanted)

@@ -1,36 +1,43 @@
-"""Shared helpers of the launcher tests: run scripts/run_aspo_*.sh as a subprocess with the repo's
-python first on PATH, read key paths of the printed config, and build small local inputs (a verl-format
-parquet, a config+tokenizer-only model dir)."""
+"""Shared helpers of the launcher tests.
+
+* :func:`dry` / :func:`dry_config` / :func:`dry_problems`: the launcher's ``--dry-run`` in-process, as
+  ``python -m archer.launch.run --task T --dry-run ARGS`` does it (archer.launch.run): the environment's
+  settings checked, the values resolved and checked (archer.launch.resolve), their hydra overrides + ARGS
+  through ``archer.launch.dry_run.run``. Each distinct (task, env, args) runs once per session; DATA_DIR is
+  one empty session temp dir unless ENV sets it (a fresh clone without data). ENV is the whole environment
+  the launcher sees: nothing of the caller's shell leaks in.
+* :func:`smoke_launch`: what ``--smoke`` applies (its environment and overrides), in-process, without the
+  venv set-up, the assets or the run.
+* :func:`run_launcher`: ``bash scripts/run_aspo_<task>.sh`` as a subprocess, for the few end-to-end tests.
+* small local inputs (a verl-format parquet, a config+tokenizer-only model dir) and config readers.
+"""
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import copy
+import io
+import logging
 import os
 import shutil
 import subprocess
 import sys
-import threading
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Optional, Sequence
+
+from archer.launch.settings import VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-# every environment variable the launchers read: cleared so that the caller's shell cannot change a test
-LAUNCHER_VARS = (
-    "MODEL_PATH ASPO_PRESET ADV_ESTIMATOR DATA_DIR TRAIN_FILE EVAL_DIR VAL_SETS MAX_PROMPT_LENGTH "
-    "MAX_RESPONSE_LENGTH TRAIN_BATCH_SIZE PPO_MINI_BATCH_SIZE FILTER_OVERLONG_PROMPTS ROLLOUT_ENGINE "
-    "N_RESPONSES TEMPERATURE TOP_P TOP_K ROLLOUT_TP ROLLOUT_GPU_MEMORY_UTILIZATION ENABLE_CHUNKED_PREFILL "
-    "ROLLOUT_MAX_MODEL_LEN ROLLOUT_MAX_NUM_BATCHED_TOKENS VAL_N VAL_TEMPERATURE VAL_TOP_P LR LR_WARMUP_STEPS "
-    "WEIGHT_DECAY GRAD_CLIP PPO_EPOCHS ENTROPY_COEFF LOSS_AGG_MODE USE_KL_LOSS KL_LOSS_COEF KL_LOSS_TYPE "
-    "USE_KL_IN_REWARD KL_IN_REWARD_COEF USE_DYNAMIC_BSZ PPO_MAX_TOKEN_LEN_PER_GPU "
-    "LOG_PROB_MAX_TOKEN_LEN_PER_GPU MICRO_BATCH_SIZE_PER_GPU SP_SIZE GRADIENT_CHECKPOINTING OFFLOAD "
-    "REWARD_MANAGER OVERLONG_BUFFER OVERLONG_BUFFER_LEN OVERLONG_PENALTY_FACTOR OVERLONG_BUFFER_LOG "
-    "FILTER_GROUPS FILTER_GROUPS_METRIC FILTER_GROUPS_MAX_NUM_GEN_BATCHES NNODES GPUS_PER_NODE "
-    "RAY_WAIT_TIMEOUT SAVE_FREQ RESUME_MODE RESUME_FROM_PATH TEST_FREQ VAL_BEFORE_TRAIN TOTAL_EPOCHS "
-    "PROJECT_NAME EXPERIMENT_NAME CKPT_DIR TENSORBOARD_DIR LOGGER WANDB_API_KEY WANDB_MODE PYTHON "
-    "REPO_ROOT ARCHER_AUTO_INSTALL MAX_CKPT_TO_KEEP FLASH_ATTN ATTN_IMPLEMENTATION PREFLIGHT LOSS_MODE "
-    "MODEL ENGINE TRAIN_TP TRAIN_PP TRAIN_CP TRAIN_EP TRAIN_ETP OPTIMIZER_CPU_OFFLOAD RECOMPUTE MOE_ROUTER_DTYPE MEGATRON"
-).split()
+# every environment variable the launcher reads: its declared settings (archer/launch/settings.py) and the
+# few it reads besides them. Cleared for the subprocess runs, so that the caller's shell cannot change a test
+LAUNCHER_VARS = tuple(s.var for s in VARIABLES) + (
+    "WANDB_API_KEY", "WANDB_MODE", "REPO_ROOT", "MEGATRON", "RAY_ADDRESS", "VENV", "VLLM_VENV",
+    "ARCHER_SMOKE_SETUP_SECONDS", "ARCHER_ALLOW_RESUME_MISMATCH",
+)
 
 
 def launcher_env(**extra: str) -> dict[str, str]:
@@ -40,10 +47,12 @@ def launcher_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run_launcher(task: str, *args: str, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
-    """``bash scripts/run_aspo_<task>.sh ARGS`` with ENV on top of a cleaned environment."""
+def run_launcher(task: str, *args: str, timeout: int = 300, script: Optional[str] = None,
+                 **env: str) -> subprocess.CompletedProcess:
+    """``bash scripts/run_aspo_<task>.sh ARGS`` (or ``scripts/<script>``) with ENV on top of a cleaned
+    environment."""
     return subprocess.run(
-        ["bash", str(REPO_ROOT / "scripts" / f"run_aspo_{task}.sh"), *args],
+        ["bash", str(REPO_ROOT / "scripts" / (script or f"run_aspo_{task}.sh")), *args],
         cwd=REPO_ROOT,
         env=launcher_env(**env),
         capture_output=True,
@@ -52,139 +61,180 @@ def run_launcher(task: str, *args: str, timeout: int = 300, **env: str) -> subpr
     )
 
 
-# dry runs of the launchers shared by the test files of one pytest session: each distinct (script, env, args)
-# is run once, with the same empty DATA_DIR (a fresh clone without data). conftest.py prefetches the ones in
-# PREFETCH in a background thread, one at a time, on the core that pytest's own single process leaves idle.
-_DRY_RUNS: dict[tuple, subprocess.CompletedProcess] = {}
-_PENDING: dict[tuple, threading.Event] = {}  # set when the key's result is in _DRY_RUNS (or it failed)
-_STARTED: set[tuple] = set()
-_LOCK = threading.Lock()
-_LIVE: set[subprocess.Popen] = set()
+# ---------------------------------------------------------------------------------------------------
+# the dry run, in-process
+
 _EMPTY_DATA_DIR: list[Path] = []
-
-# numbers written every way the launchers accept (test_launcher_rejects_non_numbers.py)
-EVERY_SPELLING = ("run_aspo_math.sh", {"LR": "1e-6", "TEMPERATURE": "1.", "TOP_P": ".95", "TEST_FREQ": "-1",
-                                       "KL_LOSS_COEF": "0.001", "MAX_RESPONSE_LENGTH": "1024"})
-
-# (test file, request) for the dry runs of the launcher test files, prefetched at session start
-PREFETCH = [
-    ("test_install_gpu_order.py", ("run_aspo_math.sh", {"FLASH_ATTN": "0"})),
-    ("test_install_gpu_order.py", ("run_aspo_math.sh", {"MAX_CKPT_TO_KEEP": "0"})),
-    ("test_launcher_dry_run_values.py", ("run_aspo_math.sh", {})),
-    ("test_launcher_dry_run_values.py", ("run_aspo_code.sh", {})),
-    ("test_launcher_grpo_baseline.py", ("run_grpo_math.sh", {})),
-    ("test_launcher_grpo_baseline.py", ("run_grpo_code.sh", {})),
-    ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-4b"})),
-    ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-8b"})),
-    ("test_launcher_model_presets.py", ("run_aspo_math.sh", {"MODEL": "qwen3-30b-a3b"})),
-    ("test_launcher_rejects_non_numbers.py", EVERY_SPELLING),
-]
 
 
 def empty_data_dir() -> Path:
-    """The session's empty DATA_DIR for the shared dry runs (removed when the session's process exits)."""
+    """The session's empty DATA_DIR of the shared dry runs (removed when the session's process exits)."""
     if not _EMPTY_DATA_DIR:
-        import tempfile
-
         path = Path(tempfile.mkdtemp(prefix="archer-dry-run-data-"))
         atexit.register(shutil.rmtree, path, True)
         _EMPTY_DATA_DIR.append(path)
     return _EMPTY_DATA_DIR[0]
 
 
-def _key(request: tuple) -> tuple:
-    script, env, *rest = request
-    return (script, tuple(sorted(env.items())), tuple(rest[0] if rest else ()))
+@dataclass(frozen=True)
+class DryRun:
+    """One in-process dry run: the resolved config (None when rejected), the log (archer's log records and
+    what verl printed, one line each) and, when rejected, the error text and the CLI's exit status."""
+
+    config: Optional[dict]
+    log: str
+    problems: Optional[str]
+    exit_code: int
+    overrides: tuple[str, ...]
 
 
-def _start(k: tuple) -> subprocess.Popen:
-    script, env, args = k[0], {"DATA_DIR": str(empty_data_dir()), **dict(k[1])}, list(k[2])
-    proc = subprocess.Popen(["bash", str(REPO_ROOT / "scripts" / script), "--dry-run", *args], cwd=REPO_ROOT,
-                            env=launcher_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _LIVE.add(proc)
-    return proc
+_DRY_RUNS: dict[tuple, DryRun] = {}
 
 
-def _finish(k: tuple, proc: subprocess.Popen, timeout: int) -> None:
+class _Lines(logging.Handler):
+    def __init__(self, out: io.StringIO):
+        super().__init__(logging.DEBUG)
+        self.out = out
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.out.write(record.getMessage() + "\n")
+
+
+@contextlib.contextmanager
+def _captured(out: io.StringIO):
+    """archer's log records (INFO and up) and everything printed on stdout, into ``out``."""
+    handler = _Lines(out)
+    loggers = [logging.getLogger(name) for name in ("archer", "archer.dry_run")]
+    saved = [(lg, lg.level) for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.INFO)
+    loggers[0].addHandler(handler)
+    dry_logger = loggers[1]
+    own = not dry_logger.propagate  # setup_logging elsewhere may have cut it off from "archer"
+    if own:
+        dry_logger.addHandler(handler)
     try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        stdout, stderr = proc.communicate()
-        stderr += f"\n[launcher_support] dry run killed after {timeout} s"
+        with contextlib.redirect_stdout(out):
+            yield
     finally:
-        _LIVE.discard(proc)
-    _DRY_RUNS[k] = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+        loggers[0].removeHandler(handler)
+        if own:
+            dry_logger.removeHandler(handler)
+        for lg, level in saved:
+            lg.setLevel(level)
 
 
-@atexit.register
-def _kill_live() -> None:
-    for proc in list(_LIVE):
-        proc.kill()
+def _key(task: str, env: Mapping[str, str], args: Sequence[str]) -> tuple:
+    return task, tuple(sorted(env.items())), tuple(args)
 
 
-def _claim(keys: list[tuple]) -> list[tuple]:
-    """The keys nobody has started yet, now marked as started by the caller."""
-    with _LOCK:
-        mine = [k for k in keys if k not in _DRY_RUNS and k not in _STARTED]
-        _STARTED.update(mine)
-        for k in mine:
-            _PENDING.setdefault(k, threading.Event())
-        return mine
+def dry(task: str, env: Optional[Mapping[str, str]] = None, args: Sequence[str] = ()) -> DryRun:
+    """``--dry-run`` of the ``task`` launcher with exactly ENV as its environment (DATA_DIR defaults to the
+    session's empty dir) and ARGS as the trailing hydra overrides; cached for the session (do not mutate)."""
+    env = {"DATA_DIR": str(empty_data_dir()), **(env or {})}
+    key = _key(task, env, args)
+    if key not in _DRY_RUNS:
+        _DRY_RUNS[key] = _dry(task, env, list(args))
+    return _DRY_RUNS[key]
 
 
-def _run(keys: list[tuple], parallel: int, timeout: int) -> None:
-    """Run claimed keys, ``parallel`` at a time; each key's event is set as soon as its result is stored."""
-    running: list[tuple[tuple, subprocess.Popen]] = []
+def _dry(task: str, env: dict[str, str], args: list[str]) -> DryRun:
+    from hydra.errors import HydraException
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
 
-    def finish_first():
-        k, proc = running.pop(0)
+    from archer.launch import dry_run, resolve
+    from archer.launch.run import Launcher
+
+    out, overrides = io.StringIO(), []
+    launcher = Launcher(task, ["--dry-run", *args])
+    with _captured(out):
         try:
-            _finish(k, proc, timeout)
-        finally:
-            _PENDING[k].set()
+            # archer.launch.run.Launcher.main's --dry-run path, the final exec of python -m archer.launch.dry_run
+            # replaced by its run() in this process
+            launcher._stop_if(resolve.environment_problems(env, smoke=False))
+            values = launcher.values(env)
+            overrides = resolve.overrides(values) + args
+            cfg = dry_run.run(overrides, task=task)
+            config = OmegaConf.to_container(cfg, resolve=True)
+        except (resolve.LaunchError, dry_run.DryRunError) as exc:
+            return DryRun(None, out.getvalue(), str(exc), exc.exit_code, tuple(overrides))
+        except (HydraException, OmegaConfBaseException) as exc:  # as dry_run's CLI reports them: exit 2
+            return DryRun(None, out.getvalue(), f"the overrides do not compose: {type(exc).__name__}: {exc}", 2,
+                          tuple(overrides))
+    return DryRun(config, out.getvalue(), None, 0, tuple(overrides))
 
+
+def dry_config(task: str, env: Optional[Mapping[str, str]] = None, args: Sequence[str] = ()) -> dict:
+    """The resolved config of a dry run that must pass (a copy: yours to change)."""
+    done = dry(task, env, args)
+    if done.problems is not None:
+        raise AssertionError(f"the {task} dry run with {env or {}} {list(args)} was rejected:\n{done.problems}")
+    return copy.deepcopy(done.config)
+
+
+def dry_problems(task: str, env: Optional[Mapping[str, str]] = None, args: Sequence[str] = ()) -> str:
+    """The error text of a dry run that must be rejected."""
+    done = dry(task, env, args)
+    if done.problems is None:
+        raise AssertionError(f"the {task} dry run with {env or {}} {list(args)} passed; expected it to be rejected")
+    return done.problems
+
+
+# ---------------------------------------------------------------------------------------------------
+# --smoke, in-process
+
+
+@dataclass(frozen=True)
+class SmokeLaunch:
+    """What ``--smoke --dry-run`` would hand to the dry run: its hydra overrides, the environment it set,
+    and the asset settings it asked for."""
+
+    overrides: list[str]
+    environ: dict[str, str]
+    asset_settings: Any
+
+
+def smoke_launch(task: str, env: Optional[Mapping[str, str]] = None, args: Sequence[str] = (),
+                 tmp: Optional[Path] = None) -> SmokeLaunch:
+    """``archer.launch.run --task T --smoke --dry-run ARGS`` with ENV (PYTHON = this interpreter, so no venv
+    set-up) on a cleaned environment; the assets are not built (a stand-in manifest) and the dry run's exec is
+    replaced by recording its overrides. The process environment is restored afterwards."""
+    from archer.launch import run
+    from archer.smoke import assets, cpu_settings
+
+    tmp = Path(tmp or tempfile.mkdtemp(prefix="archer-smoke-launch-"))
+    forced = {s.name for s in cpu_settings.SETTINGS if s.is_env}
+    base = {k: v for k, v in launcher_env().items() if k not in forced and k not in run.SMOKE_WORKER_ENV}
+    base.update({"PYTHON": sys.executable, "CKPT_DIR": str(tmp / "ckpt"), **(env or {})})
+    asked: list = []
+
+    def fake_assets(settings, root=None):
+        asked.append(settings)
+        manifest = {"model": str(tmp / "model"), "data_dir": str(tmp / "data"),
+                    "train_file": str(tmp / "data" / "train.parquet"), "prompt_length": 64, "response_length": 72}
+        return tmp / "assets", manifest, False
+
+    launcher = run.Launcher(task, ["--smoke", "--dry-run", *args])
+    recorded: list[list[str]] = []
+    launcher.dry_run = lambda overrides: recorded.append(list(overrides)) or 0
+    saved_environ, saved_assets = dict(os.environ), assets.ensure_assets
+    os.environ.clear()
+    os.environ.update(base)
+    assets.ensure_assets = fake_assets
     try:
-        for k in keys:
-            if len(running) >= parallel:
-                finish_first()
-            running.append((k, _start(k)))
-        while running:
-            finish_first()
+        rc = launcher.main(["--smoke", "--dry-run", *args])
+        environ = dict(os.environ)
     finally:
-        for k in keys:
-            _PENDING[k].set()
+        assets.ensure_assets = saved_assets
+        os.environ.clear()
+        os.environ.update(saved_environ)
+    assert rc == 0 and recorded, f"the smoke launch returned {rc}"
+    return SmokeLaunch(recorded[0], environ, asked[0] if asked else None)
 
 
-def prefetch(requests: list[tuple], timeout: int = 600) -> None:
-    """Run these dry runs in a background thread, one at a time (a key that a test asks for first is run by
-    that test instead); :func:`dry_runs` waits for the ones the thread has started."""
-    keys = list(dict.fromkeys(map(_key, requests)))
-    empty_data_dir()  # created here, in the main thread
-    with _LOCK:
-        for k in keys:
-            _PENDING.setdefault(k, threading.Event())
-
-    def work():
-        for k in keys:
-            if _claim([k]):
-                _run([k], 1, timeout)
-
-    threading.Thread(target=work, name="dry-run-prefetch", daemon=True).start()
-
-
-def dry_runs(requests: dict[str, tuple], parallel: int = 2, timeout: int = 600) -> dict[str, subprocess.CompletedProcess]:
-    """``bash scripts/<script> --dry-run [ARGS]`` for each named ``(script, ENV)`` or ``(script, ENV, ARGS)``,
-    with ``DATA_DIR=empty_data_dir()`` unless ENV sets it: the ones nobody has started yet run here,
-    ``parallel`` at a time; the ones the prefetch thread started are waited for. Results are kept for the
-    session (a dry run is a python process composing verl's config: ~15 s of one core)."""
-    keys = list(dict.fromkeys(_key(r) for r in requests.values()))
-    _run(_claim(keys), parallel, timeout)
-    for k in keys:
-        if k not in _DRY_RUNS and not _PENDING[k].wait(timeout):
-            raise TimeoutError(f"prefetched dry run {k} did not finish in {timeout} s")
-    return {name: _DRY_RUNS[_key(r)] for name, r in requests.items()}
-
+# ---------------------------------------------------------------------------------------------------
+# config readers and inputs
 
 # keys of a resolved config named after the experiment (they differ between two runs of other names)
 RUN_NAME_KEYS = {

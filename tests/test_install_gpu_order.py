@@ -8,9 +8,8 @@ import importlib.metadata
 import subprocess
 
 import pytest
-import yaml
 
-from launcher_support import REPO_ROOT, dry_runs, get, launcher_env
+from launcher_support import REPO_ROOT, dry_config, get, launcher_env
 
 SCRIPT = REPO_ROOT / "scripts" / "install_gpu.sh"
 PY = "/opt/venv/bin/python"
@@ -102,12 +101,9 @@ def test_requirements_is_verls_fsdp_extra_without_flash_attn():
 
 @pytest.fixture(scope="module")
 def launcher_configs() -> dict[str, dict]:
-    """The two dry runs of this file, run side by side (launcher_support.dry_runs)."""
-    procs = dry_runs({"flash_attn_0": ("run_aspo_math.sh", {"FLASH_ATTN": "0"}),
-                      "keep_all": ("run_aspo_math.sh", {"MAX_CKPT_TO_KEEP": "0"})})
-    for name, proc in procs.items():
-        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
-    return {name: yaml.safe_load(proc.stdout) for name, proc in procs.items()}
+    """The launcher's dry runs of this file (in-process, launcher_support.dry_config)."""
+    return {"flash_attn_0": dry_config("math", {"FLASH_ATTN": "0"}),
+            "keep_all": dry_config("math", {"MAX_CKPT_TO_KEEP": "0"})}
 
 
 def test_flash_attn_0_dry_run_uses_sdpa_attention(launcher_configs):

@@ -1,12 +1,12 @@
-"""`bash scripts/run_aspo_{math,code}.sh --dry-run` on CPU: exit 0, stdout is only the resolved config as
-YAML, and its values are the settings table of the launcher issue (Archer2.0 / paper, R1-Distill-Qwen-1.5B)."""
+"""The launchers' ``--dry-run`` on CPU (in-process, launcher_support.dry): it passes without data or GPU, and
+the resolved config's values are the settings table of the launcher issue (Archer2.0 / paper,
+R1-Distill-Qwen-1.5B). That the CLI's stdout is only this config as YAML: tests/test_launcher_end_to_end.py."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from launcher_support import dry_runs, empty_data_dir, get
+from launcher_support import dry, empty_data_dir, get
 
 # the table, written out by hand: key path in the printed config -> value
 TABLE = {
@@ -91,35 +91,32 @@ TASKS = {
 
 @pytest.fixture(scope="module", params=sorted(TASKS))
 def dry_run(request):
-    # both tasks at once, shared with the other launcher tests; DATA_DIR empty: a fresh clone without data
-    procs = dry_runs({task: (f"run_aspo_{task}.sh", {}) for task in TASKS})
-    return request.param, empty_data_dir(), procs[request.param]
+    # DATA_DIR empty: a fresh clone without data (shared with the other launcher tests)
+    return request.param, empty_data_dir(), dry(request.param)
 
 
-def test_dry_run_exits_0_without_data_or_gpu(dry_run):
-    task, _, proc = dry_run
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_dry_run_passes_without_data_or_gpu(dry_run):
+    task, _, done = dry_run
+    assert done.exit_code == 0 and done.problems is None, done.problems
 
 
-def test_dry_run_stdout_is_pure_yaml_and_logs_go_to_stderr(dry_run):
-    _, _, proc = dry_run
-    config = yaml.safe_load(proc.stdout)
-    assert isinstance(config, dict) and "actor_rollout_ref" in config
-    assert "archer.dry_run:" not in proc.stdout and "validate_config" not in proc.stdout
-    assert "[validate_config] All configuration checks passed" in proc.stderr
-    assert "config OK" in proc.stderr
+def test_dry_run_runs_verls_validation_and_logs_what_it_checked(dry_run):
+    _, _, done = dry_run
+    assert isinstance(done.config, dict) and "actor_rollout_ref" in done.config
+    assert "[validate_config] All configuration checks passed" in done.log
+    assert "verl validation passed; instantiated actor_rollout_ref.actor" in done.log
 
 
 def test_dry_run_config_has_every_value_of_the_settings_table(dry_run):
-    _, _, proc = dry_run
-    config = yaml.safe_load(proc.stdout)
+    _, _, done = dry_run
+    config = done.config
     wrong = {key: get(config, key) for key, value in TABLE.items() if get(config, key) != value}
     assert not wrong, {key: (got, TABLE[key]) for key, got in wrong.items()}
 
 
 def test_dry_run_uses_the_task_data_files_and_names(dry_run):
-    task, data_dir, proc = dry_run
-    config = yaml.safe_load(proc.stdout)
+    task, data_dir, done = dry_run
+    config = done.config
     expected = TASKS[task]
     assert get(config, "trainer.experiment_name") == expected["trainer.experiment_name"]
     assert get(config, "data.train_files") == [str(data_dir / expected["train"])]
@@ -127,8 +124,8 @@ def test_dry_run_uses_the_task_data_files_and_names(dry_run):
 
 
 def test_dry_run_names_the_prepare_commands_for_missing_data(dry_run):
-    task, data_dir, proc = dry_run
-    assert f"python -m archer.data prepare --suite {task} --out-dir {data_dir}\n" in proc.stderr
+    task, data_dir, done = dry_run
+    assert f"python -m archer.data prepare --suite {task} --out-dir {data_dir}\n" in done.log
     sets = ",".join(TASKS[task]["val"])
-    assert f"python -m archer.data prepare --suite eval --out-dir {data_dir} --sets {sets}\n" in proc.stderr
+    assert f"python -m archer.data prepare --suite eval --out-dir {data_dir} --sets {sets}\n" in done.log
     assert not any(data_dir.iterdir()), "a dry run must not write data"

@@ -1,30 +1,18 @@
-"""The GRPO baseline launchers (scripts/run_grpo_{math,code}.sh) resolve, key by key, to the config of
-their ASPO twins except for the policy-loss mode and the run's name and directories: same data, lengths,
-batch, optimiser, rollout, reward, filtering and KL."""
+"""The GRPO baseline launchers (scripts/run_grpo_{math,code}.sh: LOSS_MODE=vanilla, then the ASPO launcher)
+resolve, key by key, to the config of their ASPO twins except for the policy-loss mode and the run's name and
+directories: same data, lengths, batch, optimiser, rollout, reward, filtering and KL. In-process dry runs
+(launcher_support.dry); the scripts themselves: tests/test_launcher_end_to_end.py."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from launcher_support import RUN_NAME_KEYS, dry_runs, flatten
-
-pytestmark = pytest.mark.slow
-
-@pytest.fixture(scope="module")
-def configs() -> dict[str, dict]:
-    """The four dry runs, two at a time (the ASPO ones are shared with the other launcher tests)."""
-    names = {f"{kind}_{task}": (f"run_{kind}_{task}.sh", {}) for kind in ("aspo", "grpo") for task in ("math", "code")}
-    out = {}
-    for name, proc in dry_runs(names).items():
-        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
-        out[name] = flatten(yaml.safe_load(proc.stdout))
-    return out
+from launcher_support import RUN_NAME_KEYS, dry_config, flatten
 
 
 @pytest.mark.parametrize("task", ["math", "code"])
-def test_grpo_twin_differs_from_aspo_only_in_the_policy_loss_mode(task, configs):
-    aspo, grpo = configs[f"aspo_{task}"], configs[f"grpo_{task}"]
+def test_grpo_twin_differs_from_aspo_only_in_the_policy_loss_mode(task):
+    aspo, grpo = flatten(dry_config(task)), flatten(dry_config(task, {"LOSS_MODE": "vanilla"}))
     assert set(aspo) == set(grpo)
     differ = {k for k in aspo if aspo[k] != grpo[k]}
     assert differ == {"actor_rollout_ref.actor.policy_loss.loss_mode"} | RUN_NAME_KEYS, differ

@@ -1,35 +1,24 @@
-"""MODEL=<preset> (scripts/models/): each preset's dry run passes on CPU and differs from the default
+"""MODEL=<preset> (archer/launch/presets.py): each preset's dry run passes on CPU and differs from the default
 1.5B run only in what the preset states (docs/models.md): the model, its run name, and for qwen3-8b
-sequence parallelism; qwen3-30b-a3b switches to verl's Megatron engine with expert parallelism 8."""
+sequence parallelism; qwen3-30b-a3b switches to verl's Megatron engine with expert parallelism 8. In-process
+dry runs (launcher_support.dry); the engine rules of the presets: tests/test_rules_engine_layout.py."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from launcher_support import RUN_NAME_KEYS, dry_runs, flatten, run_launcher
-
-pytestmark = pytest.mark.slow
+from archer.launch.presets import PRESETS
+from launcher_support import RUN_NAME_KEYS, dry, dry_config, flatten
 
 # verl interpolates the model path into these
 MODEL_KEYS = {"actor_rollout_ref.model.path", "actor_rollout_ref.rollout.prometheus.served_model_name"}
-# (script, MODEL) -> its dry run (launcher_support.dry_runs: two at a time, shared across test files)
-RUNS = {
-    "default": ("run_aspo_math.sh", None),
-    "qwen3-4b": ("run_aspo_math.sh", "qwen3-4b"),
-    "qwen3-8b": ("run_aspo_math.sh", "qwen3-8b"),
-    "qwen3-30b-a3b": ("run_aspo_math.sh", "qwen3-30b-a3b"),
-}
+# name -> MODEL of the math launcher's dry runs (launcher_support.dry: shared across test files)
+RUNS = {"default": None, "qwen3-4b": "qwen3-4b", "qwen3-8b": "qwen3-8b", "qwen3-30b-a3b": "qwen3-30b-a3b"}
 
 
 @pytest.fixture(scope="module")
 def configs() -> dict[str, dict]:
-    requests = {name: (script, {"MODEL": model} if model else {}) for name, (script, model) in RUNS.items()}
-    out = {}
-    for name, proc in dry_runs(requests).items():
-        assert proc.returncode == 0, f"{name}: {proc.stderr[-3000:]}"
-        out[name] = flatten(yaml.safe_load(proc.stdout))
-    return out
+    return {name: flatten(dry_config("math", {"MODEL": model} if model else {})) for name, model in RUNS.items()}
 
 
 def differing(a: dict, b: dict) -> set[str]:
@@ -95,26 +84,18 @@ def test_qwen3_30b_a3b_keeps_every_algorithm_setting_of_the_default_run(configs)
 
 
 def test_unknown_model_preset_fails_listing_the_presets():
-    proc = run_launcher("math", "--dry-run", MODEL="qwen3-14b")
-    assert proc.returncode == 1
-    assert "MODEL=qwen3-14b is not a model preset" in proc.stderr
+    done = dry("math", {"MODEL": "qwen3-14b"})
+    assert done.exit_code == 2 and done.config is None
+    assert "MODEL=qwen3-14b: qwen3-14b not allowed" in done.problems
     for preset in ("r1-distill-qwen-1.5b", "qwen3-4b", "qwen3-8b", "qwen3-30b-a3b"):
-        assert preset in proc.stderr
+        assert preset in done.problems
+    assert sorted(PRESETS) == ["qwen3-30b-a3b", "qwen3-4b", "qwen3-8b", "r1-distill-qwen-1.5b"]
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"TRAIN_EP": "8"}, "TRAIN_EP=8 is a Megatron setting: set ENGINE=megatron too"),
-    ({"MODEL": "qwen3-30b-a3b", "SP_SIZE": "2"}, "SP_SIZE=2 is FSDP's Ulysses sequence parallelism"),
-    ({"ENGINE": "deepspeed"}, "ENGINE=deepspeed: use fsdp"),
-])
-def test_engine_settings_of_the_other_engine_are_rejected_before_python_starts(env, message):
-    proc = run_launcher("math", "--dry-run", **env)
-    assert proc.returncode == 1
-    assert message in proc.stderr
+def test_a_preset_value_is_still_overridden_by_the_environment():
+    from archer.launch import resolve
 
-
-@pytest.mark.parametrize("env", [{"MODEL": "qwen3-30b-a3b"}, {"ENGINE": "megatron"}])
-def test_smoke_profile_refuses_a_model_preset_or_the_megatron_engine(env):
-    proc = run_launcher("math", "--smoke", timeout=60, **env)
-    assert proc.returncode == 1
-    assert "--smoke" in proc.stderr and ("unset MODEL" in proc.stderr or "unset ENGINE" in proc.stderr)
+    values = resolve.resolve("math", {"MODEL": "qwen3-8b", "SP_SIZE": "1"}, repo="/repo")
+    assert (values["SP_SIZE"], values.source("SP_SIZE")) == ("1", "environment")
+    values = resolve.resolve("math", {"MODEL": "qwen3-8b"}, repo="/repo")
+    assert (values["SP_SIZE"], values.source("SP_SIZE")) == ("2", "MODEL=qwen3-8b preset")

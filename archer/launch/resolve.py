@@ -71,8 +71,11 @@ class Values(dict):
             return "environment"
         if self.smoke and s.smoke is not None:
             return "--smoke profile"
-        if var != "MODEL" and var in presets.PRESETS.get(self["MODEL"], presets.PRESETS[presets.DEFAULT]).values:
+        preset = presets.PRESETS.get(self["MODEL"])
+        if var != "MODEL" and preset is not None and var in preset.values:
             return f"MODEL={self['MODEL']} preset"
+        if self["_task"] in s.task:
+            return f"{self['_task']} task default"
         return "default"
 
 
@@ -120,6 +123,10 @@ def problems(values: Values) -> list[str]:
             problem = check_text(s, value)
             if problem:
                 found.append(f"{problem} (from the {values.source(s.var)})")
+    if values["RESUME_FROM_PATH"] and values["RESUME_MODE"] != "resume_path":
+        found.append(f"RESUME_FROM_PATH={values['RESUME_FROM_PATH']} with RESUME_MODE={values['RESUME_MODE']}: a resume "
+                     "path is read only with RESUME_MODE=resume_path (its default when RESUME_FROM_PATH is set); unset "
+                     "one of them")
     if values["ENGINE"] == "fsdp":
         for var in MEGATRON_ONLY:
             default = BY_VAR[var].default
@@ -159,7 +166,7 @@ FIXED = (
     "++reward.reward_kwargs.max_resp_len=${data.max_response_length}",
 )
 # vars whose keys overrides() writes itself
-_SPECIAL = {"TRAIN_FILE", "VAL_SETS", "RESUME_FROM_PATH", "ATTN_IMPLEMENTATION", "OFFLOAD"}
+_SPECIAL = {"TRAIN_FILE", "VAL_SETS", "ATTN_IMPLEMENTATION", "OFFLOAD"}
 
 
 def overrides(values: Values) -> list[str]:
@@ -188,8 +195,6 @@ def overrides(values: Values) -> list[str]:
     # profile's CPU settings set sdpa themselves
     if values["ATTN_IMPLEMENTATION"] and not values.smoke:
         out.append(f"++{BY_VAR['ATTN_IMPLEMENTATION'].key}={values['ATTN_IMPLEMENTATION']}")
-    if values["RESUME_FROM_PATH"]:
-        out += ["trainer.resume_mode=resume_path", f"trainer.resume_from_path={values['RESUME_FROM_PATH']}"]
     return out
 
 

@@ -49,6 +49,7 @@ class Setting:
     keys: tuple = ()  # further hydra keys given the same value
     engine: Optional[str] = None  # the keys apply only with this ENGINE (fsdp | megatron)
     plus: bool = False  # the key is not in verl's schema: append it (hydra's ++)
+    group: bool = False  # the key is a hydra config group (chosen at composition; not a key of the config)
 
     def name(self) -> str:
         return f"{self.var} ({self.key})" if self.var and self.key else (self.var or self.key)
@@ -174,7 +175,8 @@ SETTINGS: tuple[Setting, ...] = (
     S("ENGINE", None, "choice", "training engine: fsdp (verl's FSDP2) | megatron (model_engine=megatron)",
       choices=("fsdp", "megatron"), default="fsdp", src="docs/models.md"),
     S("ASPO_PRESET", "aspo_preset", "choice", "ASPO preset: archer2 (eps 0.2 / 0.4 above the 0.8 entropy "
-      "quantile, c 3) | paper (uniform eps 0.2)", choices=("archer2", "paper"), default="archer2", src="A2"),
+      "quantile, c 3) | paper (uniform eps 0.2)", choices=("archer2", "paper"), default="archer2", src="A2",
+      group=True),
     S("LOSS_MODE", f"{PL}.loss_mode", "choice", "policy loss: aspo | vanilla (verl's PPO/GRPO loss, the GRPO "
       "baseline of scripts/run_grpo_*.sh)", choices=_loss_modes, default="aspo", src="verl"),
     S("ADV_ESTIMATOR", "algorithm.adv_estimator", "choice", "advantage estimator", choices=_adv_estimators,
@@ -320,7 +322,8 @@ SETTINGS: tuple[Setting, ...] = (
       "checkpoint with Adam states is ~21 GB)", low=0, default="3", keys=("trainer.max_critic_ckpt_to_keep",),
       src="ours: verl keeps all"),
     S("RESUME_MODE", "trainer.resume_mode", "choice", "resume", choices=("auto", "disable", "resume_path"),
-      default="auto", src="A2"),
+      default=derived("`auto`; `resume_path` when RESUME_FROM_PATH is set",
+                      lambda v: "resume_path" if v["RESUME_FROM_PATH"] else "auto"), src="A2"),
     S("RESUME_FROM_PATH", "trainer.resume_from_path", "text", "a checkpoint to resume from (sets "
       "RESUME_MODE=resume_path)", src="verl"),
     S("TEST_FREQ", "trainer.test_freq", "int", "validate every N steps (-1: never; A2 evaluates saved checkpoints "
@@ -418,6 +421,8 @@ def check_settings(config: Any) -> list[str]:
     """Every declared setting's keys in ``config`` checked; the problems (empty when all are fine)."""
     problems = []
     for setting in SETTINGS:
+        if setting.group:
+            continue  # hydra rejects an unknown choice of a config group at composition, naming the choices
         for key in keys_of(setting):
             if setting.engine == "megatron" and key.startswith(M) and get(config, "model_engine") != "megatron":
                 continue  # verl's FSDP config has no megatron block to check
@@ -502,7 +507,7 @@ def markdown_table() -> str:
     config, generated from :data:`SETTINGS`."""
     rows = ["| variable | hydra key | allowed | meaning |", "|---|---|---|---|"]
     for s in SETTINGS:
-        if s.kind not in CONFIG_KINDS or not s.key:
+        if s.kind not in CONFIG_KINDS or not s.key or s.group:
             continue
         keys = ", ".join(f"`{k}`" for k in keys_of(s))
         rows.append(f"| `{s.var or '-'}` | {keys} | {_allowed_for_docs(s)} | {s.doc} |")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from archer.launch import rules
-from rules_support import config, line_naming, rejected, rows, world, write_parquet
+from archer.launch import dry_run, rules
+from rules_support import base, config, line_naming, rejected, rows, world, write_parquet
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +68,10 @@ def test_the_dry_run_reports_every_data_mistake_at_once(w, tmp_path):
     assert line_naming(message, "fewer than one batch")
     assert "columns" in line_naming(message, "data.prompt_key='question'")
     assert "math500" in line_naming(message, "'math50'")
+
+
+def test_a_missing_file_archer_cannot_prepare_stops_the_dry_run(tmp_path_factory, tmp_path):
+    w = world(tmp_path_factory)
+    dry_run.run(base(w), task="math")  # present files pass
+    message = rejected(w, f"data.train_files=[{tmp_path}/typo/mth.parquet]")
+    assert f"data.train_files: {tmp_path}/typo/mth.parquet does not exist" in message and "check the path" in message

@@ -342,15 +342,11 @@ def check_data(cfg, *, prepare_missing: bool) -> dict[str, dict]:
     command. Returns {path: validate_prepared summary} for the files that were validated."""
     files = data_files(cfg)
     missing = [(key, p) for key, p in files if not p.exists()]
-    for key, p in missing:
-        if prepare_command(p) is None:
-            message = (
-                f"{key}: {p} does not exist and is not a file archer.data prepares "
-                f"(DIR/train/{{{','.join(TRAIN_SUITES)}}}.parquet or DIR/eval/<set>.parquet); create it yourself"
-            )
-            if prepare_missing:
-                raise DryRunError(message)
-            logger.warning(message)
+    unmakeable = [
+        f"{key}: {p} does not exist and is not a file archer.data prepares "
+        f"(DIR/train/{{{','.join(TRAIN_SUITES)}}}.parquet or DIR/eval/<set>.parquet); check the path or create it"
+        for key, p in missing if prepare_command(p) is None]
+    _stop_if(unmakeable)  # the real run would stop on it after the workers started
     for cmd, paths in prepare_commands(p for _, p in missing):
         shown = shlex.join(cmd)
         names = ", ".join(str(p) for p in paths)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from archer.launch import rules, run_identity
 from rules_support import config, line_naming, rejected, world
 

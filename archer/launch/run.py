@@ -27,7 +27,6 @@ Standard library only until the chosen interpreter takes over.
 from __future__ import annotations
 
 import os
-import shlex
 import shutil
 import subprocess
 import sys

@@ -170,7 +170,7 @@ SETTINGS: tuple[Setting, ...] = (
     # model and engine
     S("MODEL", None, "choice", "model preset (archer/launch/presets.py, docs/models.md)", choices=_model_presets,
       default="r1-distill-qwen-1.5b", src="spec"),
-    S("MODEL_PATH", f"actor_rollout_ref.model.path", "text", "hub id or local dir of the model (the preset's)",
+    S("MODEL_PATH", "actor_rollout_ref.model.path", "text", "hub id or local dir of the model (the preset's)",
       smoke=derived("the smoke assets' tiny model", lambda v: v["_smoke_model"]), src="spec, A2"),
     S("ENGINE", None, "choice", "training engine: fsdp (verl's FSDP2) | megatron (model_engine=megatron)",
       choices=("fsdp", "megatron"), default="fsdp", src="docs/models.md"),

@@ -14,7 +14,6 @@ scripts/vllm_cpu_env.sh). The eval backend follows the rollout (:data:`EVAL_BACK
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass
 
 ROLLOUTS = ("cpu_transformers", "vllm")

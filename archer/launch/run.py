@@ -144,12 +144,13 @@ and the console log as $CKPT_DIR/train.log.
 
     def dry_run(self, overrides: list[str]) -> int:
         python = self.python()
-        if not os.environ.get("PYTHON") and not self.has_module(python, "verl"):
+        found = self.has_module(python, "verl")
+        if not found and not os.environ.get("PYTHON"):
             venv = REPO / ".venv" / "bin" / "python"
             if venv.exists() and self.has_module(str(venv), "verl"):
-                python = str(venv)
+                python, found = str(venv), True
                 self.log(f"using {python} (python3 has no verl; set PYTHON to choose)")
-        if not self.has_module(python, "verl"):
+        if not found:
             raise Failed(f"verl is not importable by {python}; set up the CPU venv with bash scripts/test.sh (then "
                          "PYTHON=.venv/bin/python), or install: pip install -r requirements-cpu.txt && pip install "
                          f"-e . --no-deps (CPU) or {self.install_hint()}")
@@ -283,13 +284,18 @@ and the console log as $CKPT_DIR/train.log.
         if trainer_rc:
             raise Failed(f"training failed (exit {trainer_rc}); see the error above and {ckpt}/train.log")
 
-    def gpu_run(self, values: resolve.Values, overrides: list[str]) -> int:
-        self.ensure_software(values)
-        self.gpu_preflight(values, overrides)
+    def prepare_training(self, values: resolve.Values, overrides: list[str]) -> None:
+        """What a run (GPU or smoke) does before training: the dry run's checks with data prepared
+        ($CKPT_DIR/config.yaml), with NNODES>1 the Ray cluster check, and the tensorboard dir for the Ray job."""
         self.preflight_config(values, overrides)
         if int(values["NNODES"]) > 1:
             self.ray_check(values)
         os.environ["TENSORBOARD_DIR"] = values["TENSORBOARD_DIR"]
+
+    def gpu_run(self, values: resolve.Values, overrides: list[str]) -> int:
+        self.ensure_software(values)
+        self.gpu_preflight(values, overrides)
+        self.prepare_training(values, overrides)
         self.log(f"training; checkpoints in {values['CKPT_DIR']} (resume_mode={values['RESUME_MODE']}); console: "
                  f"one line per step, everything in {values['CKPT_DIR']}/train.log")
         self.train(values, overrides)
@@ -375,10 +381,7 @@ and the console log as $CKPT_DIR/train.log.
         shm_before.write("\n".join(sorted(os.listdir(SHM_DIR))) if SHM_DIR.is_dir() else "")
         shm_before.close()
         try:
-            self.preflight_config(values, overrides)
-            if int(values["NNODES"]) > 1:
-                self.ray_check(values)
-            os.environ["TENSORBOARD_DIR"] = values["TENSORBOARD_DIR"]
+            self.prepare_training(values, overrides)
             self.log(f"smoke training: {values['SMOKE_STEPS']} step(s) on CPU; checkpoints in {ckpt} (resume_mode="
                      f"{values['RESUME_MODE']}); console: one line per step, everything in {ckpt}/train.log")
             Path(os.environ["VERL_FILE_LOGGER_PATH"]).parent.mkdir(parents=True, exist_ok=True)

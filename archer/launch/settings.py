@@ -408,13 +408,18 @@ def check_setting(setting: Setting, value: Any, key: Optional[str] = None) -> Op
         return f"{name}={value!r} is not a whole number; use {setting.allowed()}"
     if not math.isfinite(float(value)):
         return f"{name}={value!r}; use {setting.allowed()}"
-    if value in setting.also:
-        return None
-    low_bad = setting.low is not None and (value <= setting.low if setting.low_open else value < setting.low)
-    high_bad = setting.high is not None and (value >= setting.high if setting.high_open else value > setting.high)
-    if low_bad or high_bad:
+    if _out_of_range(setting, value):
         return f"{name}={value!r} is out of range; use {setting.allowed()} ({setting.doc})"
     return None
+
+
+def _out_of_range(setting: Setting, value: float) -> bool:
+    """Whether ``value`` is outside the setting's range and not one of its ``also`` values."""
+    if value in setting.also:
+        return False
+    low_bad = setting.low is not None and (value <= setting.low if setting.low_open else value < setting.low)
+    high_bad = setting.high is not None and (value >= setting.high if setting.high_open else value > setting.high)
+    return low_bad or high_bad
 
 
 def check_settings(config: Any) -> list[str]:
@@ -477,11 +482,7 @@ def check_text(setting: Setting, text: str) -> Optional[str]:
 
 
 def _range(setting: Setting, name: str, value: float, see: str) -> Optional[str]:
-    if value in setting.also:
-        return None
-    low_bad = setting.low is not None and (value <= setting.low if setting.low_open else value < setting.low)
-    high_bad = setting.high is not None and (value >= setting.high if setting.high_open else value > setting.high)
-    if low_bad or high_bad:
+    if _out_of_range(setting, value):
         return f"{name}={_num(value)} is out of range: use {setting.allowed()} ({setting.doc}); {see}"
     return None
 

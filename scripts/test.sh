@@ -2,6 +2,7 @@
 # One command from a fresh clone: create .venv (CPU build of torch), install archer, run the test suite.
 #   bash scripts/test.sh                 # everything (slow tests included)
 #   bash scripts/test.sh -m "not slow"   # extra arguments go to pytest
+#   ARCHER_TEST_WORKERS=1 bash scripts/test.sh   # one process (default: one pytest-xdist worker per core, at most 4)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,13 @@ cd "$(dirname "$0")/.."
 source scripts/cpu_env.sh
 archer_cpu_env "$PWD" "${PYTHON:-python3}" "${VENV:-.venv}" test.sh megatron
 
-exec "$ARCHER_VENV_PYTHON" -m pytest "$@"
+# pytest-xdist workers: tests/conftest.py hands them whole files (and the groups of files that share one
+# smoke run or the machine-wide sandbox checks), heaviest first. -n, --numprocesses or -p no:xdist in the
+# arguments win; ARCHER_TEST_WORKERS=1 runs everything in this one process.
+workers=${ARCHER_TEST_WORKERS:-$(n=$(nproc); echo $((n < 4 ? n : 4)))}
+parallel=()
+case " $* " in
+  *" -n"* | *" --numprocesses"* | *" no:xdist "* | *" -pno:xdist "*) ;;
+  *) [ "$workers" -gt 1 ] && parallel=(-n "$workers") ;;
+esac
+exec "$ARCHER_VENV_PYTHON" -m pytest "${parallel[@]}" "$@"

@@ -45,6 +45,14 @@ def actor_config(compose_config):
     return make
 
 
+@pytest.fixture(scope="session")
+def plugin_snapshots():
+    """What ``import verl`` installs in fresh interpreters, per environment profile (plugin_snapshot_support)."""
+    from plugin_snapshot_support import take_snapshots
+
+    return take_snapshots()
+
+
 def reference_token(old_lp, lp, adv, eps_low, eps_high, c, hard=False):
     """ASPO for one token, written out case by case: (loss value, d loss / d log_prob)."""
     r = math.exp(min(max(lp - old_lp, -20.0), 20.0))
@@ -156,3 +164,57 @@ def h():
         to_verl=to_verl_inputs,
         gather_grad=gather_grad,
     )
+
+
+# --- parallel runs (pytest-xdist; scripts/test.sh passes -n) ----------------------------------------------------
+# Work goes out one unit at a time, heaviest first. A unit is a test file (its module fixtures run once), or
+# a group of files that must not be split across workers:
+# - the files that read the fresh-process snapshots of plugin installation (``plugin_snapshots``): taken once;
+# - the files that read the session's 2-step math smoke run (smoke_support.math_run_dir): it is built once;
+# - the files that run programs in the code sandbox with the default slot uids: their leftover checks
+#   (code_reward_support.leftovers) read the machine-wide process table, so no two of them run at once.
+PLUGIN_SNAPSHOT_FILES = ("test_plugin_registration.py", "test_smoke_backend_isolation.py",
+                         "test_smoke_vllm_patch_isolation.py", "test_reward_metrics_in_training_logs.py")
+SMOKE_RUN_FILES = ("test_smoke_math_end_to_end.py", "test_smoke_resume.py", "test_smoke_off_policy.py")
+SANDBOX_FILE_PREFIX = "test_code_reward_"
+SANDBOX_FILES = ("test_eval_score_summary.py", "test_eval_example_doc.py")
+
+
+def unit_of(nodeid: str) -> str:
+    """The scheduling unit of a test id: its file, or the group its file belongs to."""
+    path = nodeid.split("::", 1)[0]
+    name = path.rsplit("/", 1)[-1]
+    if name in PLUGIN_SNAPSHOT_FILES:
+        return "unit:plugin-snapshots"
+    if name in SMOKE_RUN_FILES:
+        return "unit:smoke-math-run"
+    if name.startswith(SANDBOX_FILE_PREFIX) or name in SANDBOX_FILES:
+        return "unit:code-sandbox"
+    return path
+
+
+def pytest_collection_modifyitems(config, items):
+    # heaviest units first: the groups, then files with slow tests, then the rest (a stable sort keeps each
+    # file's own order); xdist hands units out in this order
+    slow = {unit_of(item.nodeid) for item in items if item.get_closest_marker("slow")}
+
+    def weight(item):
+        unit = unit_of(item.nodeid)
+        return 0 if unit.startswith("unit:") else 1 if unit in slow else 2
+
+    items.sort(key=weight)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    if config.getoption("dist") not in ("load", "loadfile", "loadscope"):
+        return None  # --dist each / worksteal / loadgroup: as asked
+
+    class UnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return unit_of(nodeid)
+
+    config.option.loadscopereorder = False  # keep the collection's heaviest-first order
+    return UnitScheduling(config, log)

@@ -12,9 +12,7 @@ CPU only), with the batch laid out as verl writes it in both reward paths:
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
-import textwrap
 from types import SimpleNamespace
 
 import numpy as np
@@ -221,21 +219,9 @@ def test_legacy_trainer_compute_data_metrics_logs_reward_extra_keys():
         assert key not in metrics
 
 
-def test_plain_import_verl_hooks_the_trainers_lazily_in_a_fresh_process():
-    probe = textwrap.dedent(
-        """
-        import sys
-        import verl
-        assert "archer.plugin.reward_logging" in sys.modules, "hook not installed by import verl"
-        assert "verl.trainer.ppo.v1.trainer_base" not in sys.modules, "plugin imported the heavy trainer"
-        import verl.trainer.ppo.v1.trainer_base as tb
-        import verl.trainer.ppo.ray_trainer as rt
-        assert tb.PPOTrainer._compute_metrics.__archer_reward_logging__
-        assert rt.compute_data_metrics.__archer_reward_logging__
-        import inspect
-        assert "def _compute_metrics" in inspect.getsource(tb.PPOTrainer._compute_metrics.__wrapped__)
-        print("OK")
-        """
-    )
-    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0 and "OK" in proc.stdout, proc.stderr[-3000:]
+def test_plain_import_verl_hooks_the_trainers_lazily_in_a_fresh_process(plugin_snapshots):
+    gpu = plugin_snapshots["gpu_path"]  # plugin_snapshot_support.py
+    assert gpu["reward_logging_loaded"], "hook not installed by import verl"
+    assert not gpu["trainer_base_imported_by_import_verl"], "plugin imported the heavy trainer"
+    assert gpu["compute_metrics_hooked"] and gpu["compute_data_metrics_hooked"]
+    assert gpu["compute_metrics_wraps_verls"]

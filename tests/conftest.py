@@ -53,6 +53,22 @@ def plugin_snapshots():
     return take_snapshots()
 
 
+@pytest.fixture(scope="session")
+def verl_checkpoint(tmp_path_factory):
+    """verl_checkpoint(world_size) -> a real verl FSDP2 actor checkpoint (export_support.make_checkpoint),
+    built once per session and world size. Shared: tests read it and write only outside it."""
+    from export_support import make_checkpoint
+
+    built = {}
+
+    def get(world_size: int):
+        if world_size not in built:
+            built[world_size] = make_checkpoint(tmp_path_factory.mktemp(f"verl_ckpt_ws{world_size}"), world_size)
+        return built[world_size]
+
+    return get
+
+
 def reference_token(old_lp, lp, adv, eps_low, eps_high, c, hard=False):
     """ASPO for one token, written out case by case: (loss value, d loss / d log_prob)."""
     r = math.exp(min(max(lp - old_lp, -20.0), 20.0))
@@ -170,11 +186,13 @@ def h():
 # Work goes out one unit at a time, heaviest first. A unit is a test file (its module fixtures run once), or
 # a group of files that must not be split across workers:
 # - the files that read the fresh-process snapshots of plugin installation (``plugin_snapshots``): taken once;
+# - the files that read the session's verl checkpoints (``verl_checkpoint``): each world size built once;
 # - the files that read the session's 2-step math smoke run (smoke_support.math_run_dir): it is built once;
 # - the files that run programs in the code sandbox with the default slot uids: their leftover checks
 #   (code_reward_support.leftovers) read the machine-wide process table, so no two of them run at once.
 PLUGIN_SNAPSHOT_FILES = ("test_plugin_registration.py", "test_smoke_backend_isolation.py",
                          "test_smoke_vllm_patch_isolation.py", "test_reward_metrics_in_training_logs.py")
+CHECKPOINT_FILES = ("test_export_round_trip.py", "test_export_world_size_one.py", "test_eval_verl_checkpoint.py")
 SMOKE_RUN_FILES = ("test_smoke_math_end_to_end.py", "test_smoke_resume.py", "test_smoke_off_policy.py")
 SANDBOX_FILE_PREFIX = "test_code_reward_"
 SANDBOX_FILES = ("test_eval_score_summary.py", "test_eval_example_doc.py")
@@ -186,6 +204,8 @@ def unit_of(nodeid: str) -> str:
     name = path.rsplit("/", 1)[-1]
     if name in PLUGIN_SNAPSHOT_FILES:
         return "unit:plugin-snapshots"
+    if name in CHECKPOINT_FILES:
+        return "unit:verl-checkpoints"
     if name in SMOKE_RUN_FILES:
         return "unit:smoke-math-run"
     if name.startswith(SANDBOX_FILE_PREFIX) or name in SANDBOX_FILES:

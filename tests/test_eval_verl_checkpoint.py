@@ -14,8 +14,8 @@ from eval_support import read_jsonl, run_cli, write_eval_set  # noqa: E402
 
 
 @pytest.mark.slow
-def test_run_dir_with_verl_checkpoint_is_converted_and_evaluated(tmp_path, caplog):
-    ckpt = export_support.make_checkpoint(tmp_path / "ckpt", 1)
+def test_run_dir_with_verl_checkpoint_is_converted_and_evaluated(verl_checkpoint, tmp_path, caplog):
+    ckpt = verl_checkpoint(1)  # the session's (conftest.py); the conversion goes under --out
     run_dir = ckpt.actor_dir.parents[1]
     data = tmp_path / "data"
     write_eval_set(data, "math500", [("1+1=?", "2"), ("2+2=?", "4")])  # characters of the checkpoint's vocab

@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from export_support import SCALE, make_checkpoint, run_cli
+from export_support import SCALE, run_cli
 
 from archer.export import export_checkpoint
 
@@ -20,8 +20,8 @@ BF16_RTOL = 2.0**-8  # half a bfloat16 ulp, relative
 
 
 @pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("export_ws2"), world_size=2)
+def checkpoint(verl_checkpoint):
+    return verl_checkpoint(2)
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,11 @@ import json
 import torch
 from safetensors.torch import load_file
 
-from export_support import make_checkpoint
-
 from archer.export import export_checkpoint
 
 
-def test_single_rank_checkpoint_exports_with_every_tensor_of_the_engine(tmp_path):
-    checkpoint = make_checkpoint(tmp_path / "ckpt", world_size=1)
+def test_single_rank_checkpoint_exports_with_every_tensor_of_the_engine(verl_checkpoint, tmp_path):
+    checkpoint = verl_checkpoint(1)
     assert json.loads((checkpoint.actor_dir / "fsdp_config.json").read_text())["world_size"] == 1
     out = export_checkpoint(checkpoint.actor_dir, tmp_path / "model")
 

@@ -21,8 +21,9 @@ def test_rerun_with_one_more_step_resumes_from_the_last_checkpoint(tmp_path_fact
     shutil.copytree(shared, run, symlinks=True)
     assert (run / "latest_checkpointed_iteration.txt").read_text().strip() == "2"
     parts_before = set((run / "metrics").glob("*.jsonl"))
-    # training only: the export / eval / plot stages are test_smoke_math_end_to_end.py's checks
-    done = run_smoke("math", run, SMOKE_STEPS="3", SMOKE_FINISH="0")
+    # training only: the export / eval / plot stages are test_smoke_math_end_to_end.py's checks; one reward
+    # worker process (the run's identity, archer_run.json, does not include the count; two graded the saved steps)
+    done = run_smoke("math", run, SMOKE_STEPS="3", SMOKE_FINISH="0", SMOKE_REWARD_WORKERS="1")
     log = done.stdout + done.stderr
     assert "Resuming from" in log and "global_step_2" in log  # verl names the checkpoint it loads
     # this invocation's own file-logger output holds step 3 only: it did not start again from step 1

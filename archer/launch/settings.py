@@ -468,17 +468,31 @@ def check_text(setting: Setting, text: str) -> Optional[str]:
     if setting.kind == "switch":
         return None if text in ("0", "1") else f"{name}={text}: use 1 (on) or 0 (off); {see}"
     if setting.kind in ("choice", "choices"):
+        values = _items(setting, text)
+        if callable(setting.choices) and set(values) <= declared_values(setting):
+            # the setting's own values need no registry lookup (importing verl costs seconds); the
+            # declarations test checks them against the registry
+            return None
         try:
             allowed = _choices(setting)
         except ImportError:
             return None
-        values = [text]
-        if setting.kind == "choices":
-            values = [v.strip() for v in text.strip().strip("[]").split(",") if v.strip()]
         bad = [v for v in values if v not in allowed]
         if bad:
             return f"{name}={text}: {', '.join(bad)} not allowed; use {setting.allowed()}; {see}"
     return None
+
+
+def _items(setting: Setting, text: str) -> list[str]:
+    if setting.kind == "choices":
+        return [v.strip() for v in text.strip().strip("[]").split(",") if v.strip()]
+    return [text]
+
+
+def declared_values(setting: Setting) -> set[str]:
+    """The values a choice setting declares itself: its default, per-task and smoke values (as text)."""
+    declared = [setting.default, *setting.task.values(), setting.smoke]
+    return {item for v in declared if isinstance(v, str) for item in _items(setting, v)}
 
 
 def _range(setting: Setting, name: str, value: float, see: str) -> Optional[str]:

@@ -28,25 +28,33 @@ ENTROPY_QUANTILE = 0.8
 C = 3.0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(n: int) -> list[int]:
+    """n distinct free ports (all bound at once while chosen)."""
+    socks = [socket.socket() for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
-def run_driver(model_dir: Path, out: Path, world_size: int) -> dict:
-    port = free_port()
+def start_driver(model_dir: Path, out: Path, world_size: int, port: int) -> list[subprocess.Popen]:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
     env.update(OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-    procs = [
+    return [
         subprocess.Popen([sys.executable, str(DRIVER), "--rank", str(rank), "--world-size", str(world_size),
                           "--port", str(port), "--model-dir", str(model_dir), "--out", str(out)],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
         for rank in range(world_size)
     ]
+
+
+def finish_driver(procs: list[subprocess.Popen], out: Path) -> dict:
     logs = [p.communicate(timeout=300)[0] for p in procs]
     for rank, (p, log) in enumerate(zip(procs, logs)):
-        assert p.returncode == 0, f"rank {rank} of {world_size} failed:\n{log[-4000:]}"
+        assert p.returncode == 0, f"rank {rank} of {len(procs)} failed:\n{log[-4000:]}"
     return json.loads(out.read_text())
 
 
@@ -54,9 +62,11 @@ def run_driver(model_dir: Path, out: Path, world_size: int) -> dict:
 def results(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("step_metrics")
     model_dir = build_tiny_model(tmp / "model")
-    one = run_driver(model_dir, tmp / "dp1.json", 1)
-    two = run_driver(model_dir, tmp / "dp2.json", 2)
-    return one, two
+    # the one-rank and the two-rank run side by side (three processes that mostly import verl)
+    port_one, port_two = free_ports(2)
+    one = start_driver(model_dir, tmp / "dp1.json", 1, port_one)
+    two = start_driver(model_dir, tmp / "dp2.json", 2, port_two)
+    return finish_driver(one, tmp / "dp1.json"), finish_driver(two, tmp / "dp2.json")
 
 
 def expected_metrics(entropy: torch.Tensor, mask: torch.Tensor) -> dict[str, float]:

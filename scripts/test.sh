@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 source scripts/cpu_env.sh
 archer_cpu_env "$PWD" "${PYTHON:-python3}" "${VENV:-.venv}" test.sh megatron
 
-# pytest-xdist workers: tests/conftest.py hands them whole files (and the groups of files that share one
-# smoke run or the machine-wide sandbox checks), heaviest first. -n, --numprocesses or -p no:xdist in the
+# pytest-xdist workers: tests/conftest.py hands them whole files, or the groups of files that must share one
+# worker, heaviest first. -n, --numprocesses or -p no:xdist in the
 # arguments win; ARCHER_TEST_WORKERS=1 runs everything in this one process.
 workers=${ARCHER_TEST_WORKERS:-$(n=$(nproc); echo $((n < 4 ? n : 4)))}
 parallel=()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 pytest.importorskip("archer.export")
-export_support = pytest.importorskip("export_support")
+pytest.importorskip("export_support")  # the verl_checkpoint fixture builds with it
 
 from eval_support import read_jsonl, run_cli, write_eval_set  # noqa: E402
 

@@ -17,7 +17,7 @@ def test_plain_import_verl_registers_aspo_and_wraps_ppo_loss_in_a_fresh_process(
     gpu = plugin_snapshots["gpu_path"]
     assert gpu["archer_plugin_loaded"], "plugin not loaded by import verl"
     assert gpu["aspo_loss_module"] == "archer.plugin.loss"
-    assert gpu["patches_verify_error"] is None  # every patch active in a plain process
+    assert gpu["patches_verify_error"] is None, gpu["patches_verify_error"]  # every patch active in a plain process
     assert gpu["ppo_loss_wrapped"], "ppo_loss not wrapped"
     assert gpu["engine_workers_bind_the_wrapped_ppo_loss"], "engine workers bind the unwrapped ppo_loss"
     assert gpu["distillation_binds_the_wrapped_ppo_loss"]

@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from archer.launch import presets, resolve
 from archer.launch.dry_run import compose_config
-from archer.launch.settings import BY_VAR, VARIABLES, _choices, check_text, declared_values, keys_of
+from archer.launch.settings import BY_VAR, VARIABLES, _choices, check_text, declared_texts, declared_values, keys_of
 from launcher_support import dry_config, get
 
 SMOKE_FACTS = {"_smoke_model": "/assets/model", "_smoke_data_dir": "/assets/data",
@@ -21,8 +21,7 @@ SMOKE_FACTS = {"_smoke_model": "/assets/model", "_smoke_data_dir": "/assets/data
 
 def test_every_declared_value_passes_its_own_check():
     for s in VARIABLES:
-        declared = [s.default, *s.task.values(), s.smoke]
-        for value in (v for v in declared if isinstance(v, str)):
+        for value in declared_texts(s):
             assert check_text(s, value) is None, (s.var, value, check_text(s, value))
         if s.kind in ("choice", "choices"):  # check_text takes these on trust: here they meet the registry
             assert declared_values(s) <= set(_choices(s)), (s.var, declared_values(s) - set(_choices(s)))

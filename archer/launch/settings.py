@@ -489,10 +489,15 @@ def _items(setting: Setting, text: str) -> list[str]:
     return [text]
 
 
-def declared_values(setting: Setting) -> set[str]:
-    """The values a choice setting declares itself: its default, per-task and smoke values (as text)."""
+def declared_texts(setting: Setting) -> list[str]:
+    """The values a setting declares itself, as text: its default, per-task and smoke values (not derived ones)."""
     declared = [setting.default, *setting.task.values(), setting.smoke]
-    return {item for v in declared if isinstance(v, str) for item in _items(setting, v)}
+    return [v for v in declared if isinstance(v, str)]
+
+
+def declared_values(setting: Setting) -> set[str]:
+    """A choice setting's own values (:func:`declared_texts`, a list split into its items)."""
+    return {item for text in declared_texts(setting) for item in _items(setting, text)}
 
 
 def _range(setting: Setting, name: str, value: float, see: str) -> Optional[str]:

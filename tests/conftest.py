@@ -220,7 +220,9 @@ def pytest_collection_modifyitems(config, items):
 
     def weight(item):
         unit = unit_of(item.nodeid)
-        return 0 if unit.startswith("unit:") else 1 if unit in slow else 2
+        if unit == "unit:smoke-math-run":
+            return 0  # the longest chain (the shared run, then the resume launch that needs it): start it first
+        return 1 if unit.startswith("unit:") else 2 if unit in slow else 3
 
     items.sort(key=weight)
 

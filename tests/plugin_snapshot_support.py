@@ -35,6 +35,7 @@ CLEARED = ("VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_ENGINE_DEVICE", "
 PROBE = r"""
 import importlib.util, inspect, json, os, sys
 out = {}
+HEAVY = ("verl", "datasets", "pandas", "transformers", "ray", "transfer_queue", "vllm")
 
 def error_of(fn):
     try:
@@ -50,6 +51,8 @@ out["archer_plugin_loaded"] = "archer.plugin" in mods
 out["reward_logging_loaded"] = "archer.plugin.reward_logging" in mods
 out["trainer_base_imported_by_import_verl"] = "verl.trainer.ppo.v1.trainer_base" in mods
 out["vllm_cpu_loaded"] = "archer.smoke.vllm_cpu" in mods
+# the heavy modules loaded by then (verl's own and the libraries its loss / trainer modules pull in)
+out["heavy_modules_after_import"] = sorted(m for m in mods if m.split(".")[0] in HEAVY)
 
 # the policy loss, the patches, the entropy hand-off's binding
 if out["archer_plugin_loaded"]:

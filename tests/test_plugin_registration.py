@@ -23,6 +23,15 @@ def test_plain_import_verl_registers_aspo_and_wraps_ppo_loss_in_a_fresh_process(
     assert gpu["distillation_binds_the_wrapped_ppo_loss"]
 
 
+def test_the_plugin_imports_no_verl_module_of_its_own_at_import_verl(plugin_snapshots):
+    # every process verl starts imports the plugin: its patches hook their verl targets when those are
+    # imported (archer.plugin.post_import), so a process that never computes a loss does not load the loss
+    # modules (nor datasets / transformers through them)
+    extra = set(plugin_snapshots["gpu_path"]["heavy_modules_after_import"])
+    extra -= set(plugin_snapshots["verl_alone"]["heavy_modules_after_import"])
+    assert not extra, sorted(extra)
+
+
 def test_importing_the_adapter_twice_wraps_ppo_loss_once(plugin_snapshots):
     assert plugin_snapshots["gpu_path"]["reinstall_keeps_one_wrapper"]
 

@@ -14,11 +14,11 @@ from typing import Any, Optional
 from verl.workers.config import PolicyLossConfig
 
 from archer.aspo import ENTROPY_QUANTILE_SCOPES, NEGATIVE_DUAL_CLIP_MODES
+from archer.plugin.names import LOSS_MODE
 from archer.warn_once import warn_once
 
 logger = logging.getLogger(__name__)
 
-LOSS_MODE = "aspo"
 KEY_PREFIX = "actor_rollout_ref.actor.policy_loss"
 ENTROPY_SWITCH = "actor_rollout_ref.actor.calculate_entropy"
 KL_NORMALIZATIONS = ("bucket", "all_tokens")

@@ -16,13 +16,10 @@ from typing import Callable, Optional
 
 import torch
 
-import verl.workers.utils.losses as verl_losses
-from verl.utils.metric import AggregationType, Metric
-from verl.workers.utils.padding import no_padding_2_padding
+from archer.plugin.post_import import when_imported
 
-from archer.plugin.dual_token_kl import dual_token_kl_correction
-
-TARGET = "verl.workers.utils.losses.ppo_loss"
+TARGET_MODULE = "verl.workers.utils.losses"
+TARGET = f"{TARGET_MODULE}.ppo_loss"
 # modules that bind `ppo_loss` by name at import time (from ... import ppo_loss)
 _PPO_LOSS_BINDERS = ("verl.workers.engine_workers", "verl.trainer.distillation.losses")
 
@@ -43,6 +40,11 @@ def current_entropy() -> Optional[torch.Tensor]:
 def _wrap_ppo_loss(original: Callable) -> Callable:
     @functools.wraps(original)
     def ppo_loss(config, model_output, data, dp_group=None):
+        from verl.utils.metric import AggregationType, Metric
+        from verl.workers.utils.padding import no_padding_2_padding
+
+        from archer.plugin.dual_token_kl import dual_token_kl_correction
+
         entropy = model_output.get("entropy", None)
         getter = None
         if entropy is not None:
@@ -65,9 +67,8 @@ def _wrap_ppo_loss(original: Callable) -> Callable:
     return ppo_loss
 
 
-def install() -> None:
-    """Wrap verl's ``ppo_loss`` (idempotent), also where other modules already bound it by name."""
-    original = verl_losses.ppo_loss
+def _patch(verl_losses) -> None:
+    original = verl_losses.ppo_loss  # AttributeError: the patch reports the target as missing
     if getattr(original, "__archer_wrapped__", False):
         return
     wrapped = _wrap_ppo_loss(original)
@@ -78,9 +79,19 @@ def install() -> None:
             module.ppo_loss = wrapped
 
 
+def install() -> None:
+    """Wrap verl's ``ppo_loss`` (idempotent), also where other modules already bound it by name: at once if
+    ``verl.workers.utils.losses`` is imported, else right after it is (it pulls in ``datasets``: processes
+    that never compute a loss do not pay for it)."""
+    when_imported(TARGET_MODULE, _patch)
+
+
 def installed() -> bool:
     """Whether ``ppo_loss`` is wrapped, also where an already imported verl module bound it by name."""
-    if not getattr(verl_losses.ppo_loss, "__archer_wrapped__", False):
+    import importlib
+
+    verl_losses = importlib.import_module(TARGET_MODULE)
+    if not getattr(getattr(verl_losses, "ppo_loss", None), "__archer_wrapped__", False):
         return False
     for name in _PPO_LOSS_BINDERS:
         module = sys.modules.get(name)

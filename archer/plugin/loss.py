@@ -10,12 +10,12 @@ from typing import Any, Optional
 
 import torch
 
-from verl.trainer.ppo.core_algos import agg_loss, register_policy_loss
-
 from archer.aspo import aspo_metric_parts, aspo_token_losses
-from archer.plugin.config import KEY_PREFIX, LOSS_MODE, _warn_once, aspo_settings, missing_entropy_error
 from archer.plugin.entropy_handoff import current_entropy
+from archer.plugin.names import LOSS_MODE
+from archer.plugin.post_import import when_imported
 
+TARGET_MODULE = "verl.trainer.ppo.core_algos"
 _VERIFIED = False
 
 
@@ -34,7 +34,6 @@ def _verify_worker_patches() -> None:
 # the policy loss
 
 
-@register_policy_loss(LOSS_MODE)
 def compute_policy_loss_aspo(
     old_log_prob: torch.Tensor,
     log_prob: torch.Tensor,
@@ -49,6 +48,10 @@ def compute_policy_loss_aspo(
 
     ``entropy`` defaults to the one handed over by the wrapped ``ppo_loss``; pass it to call directly.
     """
+    from verl.trainer.ppo.core_algos import agg_loss
+
+    from archer.plugin.config import KEY_PREFIX, _warn_once, aspo_settings, missing_entropy_error
+
     if config is None:
         raise ValueError("the aspo policy loss needs the actor config (verl passes it as `config`)")
     _verify_worker_patches()
@@ -101,8 +104,15 @@ def compute_policy_loss_aspo(
 
 
 
+def _register(core_algos) -> None:
+    core_algos.register_policy_loss(LOSS_MODE)(compute_policy_loss_aspo)
+
+
 def install() -> None:
-    """Registration happens at import (``@register_policy_loss``); kept for :mod:`archer.plugin.patches`."""
+    """Register ``loss_mode=aspo`` in verl's policy-loss registry: at once if ``core_algos`` is imported, else
+    right after it is (it pulls in verl's worker configs and transformers: processes that never look a
+    loss up do not pay for it)."""
+    when_imported(TARGET_MODULE, _register)
 
 
 def installed() -> bool:

@@ -157,10 +157,21 @@ def _default_leaves(defaults) -> dict[str, Any]:
     return {key: value for key, value, _target, _field in _leaves(defaults)}
 
 
+@functools.lru_cache(maxsize=1)
+def _default_config_leaves() -> dict[str, Any]:
+    """:func:`default_config`'s leaves, composed once per process (the config files do not change under a
+    running process; the dict is only read)."""
+    return _default_leaves(default_config())
+
+
 def check_value_types(config, defaults=None) -> None:
     """Reject scalars whose type does not fit: the dataclass field's annotation where verl builds one,
     else the type of the default value (``defaults``: the config composed with no overrides)."""
-    default_values = _default_leaves(defaults) if defaults is not None else {}
+    check_value_types_against(config, _default_leaves(defaults) if defaults is not None else {})
+
+
+def check_value_types_against(config, default_values: dict[str, Any]) -> None:
+    """:func:`check_value_types` with the defaults given as their leaves (key -> default value)."""
     problems = []
     for key, value, target, field in _leaves(config):
         kinds = None
@@ -308,7 +319,10 @@ def check_batch_divides_gpus(config) -> None:
 
 def check_all(config, defaults=None) -> None:
     """Every check of this module, cheapest first (``defaults``: :func:`default_config` when None)."""
-    check_value_types(config, default_config() if defaults is None else defaults)
+    if defaults is None:
+        check_value_types_against(config, _default_config_leaves())
+    else:
+        check_value_types(config, defaults)
     check_megatron_layout(config)
     check_batch_divides_gpus(config)
     check_loss_mode(config)

@@ -1,7 +1,7 @@
 """What ``import verl`` installs, seen from fresh interpreters: one snapshot per environment profile, taken
 once per test session (``plugin_snapshots`` in conftest.py) and read by every test of plugin installation
 (test_plugin_registration.py, test_smoke_backend_isolation.py, test_smoke_vllm_patch_isolation.py,
-test_reward_metrics_in_training_logs.py).
+test_reward_metrics_in_training_logs.py, test_patch_target_mismatch_stops_with_the_patch_named.py).
 
 Profiles: ``gpu_path`` (archer installed, no smoke environment: what a GPU run's workers get), ``verl_alone``
 (verl's plugin loading switched off), ``smoke`` (the default smoke profile's CPU backend) and
@@ -10,8 +10,10 @@ mostly imports verl.
 
 The probe records facts in the order a worker meets them: right after ``import verl``; then verl's
 registries (importing the modules that hold them); then the lazily hooked trainers; then vLLM's layers
-where vllm is installed; last, in the ``gpu_path`` profile only, whether installing the entropy hand-off
-again wraps ``ppo_loss`` twice (it mutates the process, so nothing is read after it).
+where vllm is installed; last, in the ``gpu_path`` profile only, the checks that mutate the process:
+whether installing the entropy hand-off again wraps ``ppo_loss`` twice, then each :data:`TAMPER_CASES`
+target made not to match (as another verl would have it), its patch applied again and
+``archer.plugin.patches.verify`` called (what the driver runs before Ray starts and the loss in a worker).
 """
 
 from __future__ import annotations
@@ -30,7 +32,19 @@ PROFILES = {
 }
 # the smoke profile's variables (and the ones the probe sets itself) never leak in from the caller
 CLEARED = ("VERL_USE_EXTERNAL_MODULES", "VERL_PLATFORM", "VERL_ENGINE_DEVICE", "VERL_USE_EXTERNAL_PLUGINS",
-           "ARCHER_SMOKE_REWARD_TRACE", "ARCHER_SMOKE_ROLLOUT", "ARCHER_SMOKE_FAULT", "ARCHER_SNAPSHOT_PROFILE")
+           "ARCHER_SMOKE_REWARD_TRACE", "ARCHER_SMOKE_ROLLOUT", "ARCHER_SMOKE_FAULT", "ARCHER_SNAPSHOT_PROFILE",
+           "ARCHER_SNAPSHOT_TAMPER")
+
+# patch -> code that makes its verl target not match, run in the gpu_path probe one after the other
+TAMPER_CASES = {
+    # the worker method is gone: the whole-step metric patch cannot wrap it
+    "whole_step_metrics": "import verl.workers.engine_workers as ew\n"
+                          "ew.TrainingWorker.train_mini_batch = 42  # no longer a function",
+    # ppo_loss renamed in another verl: nothing to wrap
+    "entropy_handoff": "import verl.workers.utils.losses as L\ndel L.ppo_loss",
+    # the trainer's replay-buffer builder renamed: the filter-groups bound would silently vanish
+    "filter_groups_bound": "import verl.trainer.ppo.v1.trainer_base as tb\ndel tb.PPOTrainer._build_replay_buffer",
+}
 
 PROBE = r"""
 import importlib.util, inspect, json, os, sys
@@ -115,6 +129,17 @@ if os.environ["ARCHER_SNAPSHOT_PROFILE"] == "gpu_path":
     handoff.install(); handoff.install()
     out["reinstall_keeps_one_wrapper"] = (losses.ppo_loss is before
                                           and not getattr(before.__wrapped__, "__archer_wrapped__", False))
+    from archer.plugin import patches
+    out["tampered"] = {}
+    for name, tamper in json.loads(os.environ["ARCHER_SNAPSHOT_TAMPER"]).items():
+        exec(tamper, {})
+        patches.apply(name)
+        try:
+            patches.verify()
+        except patches.PatchNotApplied as error:
+            out["tampered"][name] = str(error)
+        else:
+            out["tampered"][name] = None
 print(json.dumps(out))
 """
 
@@ -124,7 +149,7 @@ def take_snapshots(timeout: int = 400) -> dict[str, dict]:
     procs = {}
     for name, env in PROFILES.items():
         clean = {k: v for k, v in os.environ.items() if k not in CLEARED}
-        clean.update(env, ARCHER_SNAPSHOT_PROFILE=name)
+        clean.update(env, ARCHER_SNAPSHOT_PROFILE=name, ARCHER_SNAPSHOT_TAMPER=json.dumps(TAMPER_CASES))
         procs[name] = subprocess.Popen([sys.executable, "-c", PROBE], env=clean, stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE, text=True)
     out = {}

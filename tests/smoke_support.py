@@ -1,7 +1,8 @@
 """Shared helpers of the smoke tests: run ``bash scripts/run_aspo_<task>.sh --smoke`` as a user would and
-read what it wrote. One 2-step math run per pytest session is shared by the math end-to-end and resume
+read what it wrote. One 2-step math run per pytest session is shared by the math end-to-end and off-policy
 tests (its directory lives under pytest's session temp dir; whichever test comes first runs it). Tests
-read it and never write into it: the resume test resumes a copy."""
+read it and never write into it. The end-to-end resume check is the vLLM rehearsal's
+(tests/test_smoke_vllm_rehearsal.py: its run is launched twice)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``bash scripts/run_aspo_math.sh --smoke``: verl's real trainer loop on CPU with archer's ASPO loss,
-reward and metrics, then export, eval and plot (2 steps, shared with test_smoke_resume.py)."""
+reward and metrics, then export, eval and plot (2 steps, shared with test_smoke_off_policy.py)."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ step() {
 
 default_max_jobs() {
   local cpus ram_gb
-  cpus=$(nproc 2>/dev/null || echo 4)
+  cpus=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc 2>/dev/null || echo 4)  # nproc alone answers OMP_NUM_THREADS when set
   ram_gb=$(awk '/MemTotal/ {print int($2 / 1048576)}' /proc/meminfo 2>/dev/null || echo 32)
   local by_ram=$((ram_gb / 8))
   [ "$by_ram" -ge 1 ] || by_ram=1

@@ -16,7 +16,8 @@ archer_cpu_env "$PWD" "${PYTHON:-python3}" "${VENV:-.venv}" test.sh megatron
 # pytest-xdist workers: tests/conftest.py hands them whole files, or the groups of files that must share one
 # worker, heaviest first. -n, --numprocesses or -p no:xdist in the
 # arguments win; ARCHER_TEST_WORKERS=1 runs everything in this one process.
-workers=${ARCHER_TEST_WORKERS:-$(n=$(nproc); echo $((n < 4 ? n : 4)))}
+# (the cores this process may use: GNU nproc would answer OMP_NUM_THREADS instead, when it is set)
+workers=${ARCHER_TEST_WORKERS:-$(n=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc); echo $((n < 4 ? n : 4)))}
 parallel=()
 case " $* " in
   *" -n"* | *" --numprocesses"* | *" no:xdist "* | *" -pno:xdist "*) ;;
